@@ -1,0 +1,24 @@
+"""The `mobilekit` command: thin Typer sub-apps over library functions."""
+from __future__ import annotations
+
+import typer
+
+from mobilekit.cli import bundle
+from mobilekit.cli.build import build_command
+from mobilekit.cli.convert import convert_command
+from mobilekit.cli.doctor import doctor_command
+from mobilekit.cli.parity import parity_command
+from mobilekit.cli.train import train_command
+
+app = typer.Typer(name="mobilekit", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Train, compress, convert and parity-check on-device vision models.")
+app.command("build")(build_command)
+app.command("train")(train_command)
+app.command("convert")(convert_command)
+app.command("parity")(parity_command)
+app.command("doctor")(doctor_command)
+app.add_typer(bundle.app, name="bundle")
+
+
+def main() -> None:
+    app()

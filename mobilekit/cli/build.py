@@ -1,0 +1,42 @@
+"""`mobilekit build ios|android|all`."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
+
+
+class PlatformChoice(str, Enum):
+    ios = "ios"
+    android = "android"
+    all = "all"
+
+
+def build_command(
+    platform: PlatformChoice = typer.Argument(..., help="Which bundle(s) to build."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Build config YAML (default: the embedded segmentation config)."),
+    out: Path = typer.Option(Path("dist"), "--out", "-o", help="Directory the bundle zip(s) are published into."),
+    unpacked: bool = typer.Option(False, "--unpacked", help="Also publish each bundle as an unpacked directory."),
+    require_complete_parity: bool = typer.Option(False, "--require-complete-parity",
+                                                 help="Fail (exit 1) when a parity gate cannot run on this machine."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Train, convert, parity-check and bundle a model. Publishes only when every parity gate that ran passed."""
+    from mobilekit.build import build
+
+    def action(reporter):
+        return build(platform.value, config, out, reporter=reporter, unpacked=unpacked,
+                     require_complete_parity=require_complete_parity).summary()
+
+    def human(s):
+        lines = [f"bundle: {b}" for b in s["bundles"]]
+        lines += [f"parity NOT verified on this machine: {k}" for k in s["not_verified"]]
+        lines.append("quality: " + ", ".join(f"{k}={v:.3f}" for k, v in s["quality"].items()))
+        return "\n".join(lines)
+
+    run_command(action, json_mode, quiet, human)

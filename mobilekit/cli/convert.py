@@ -1,0 +1,35 @@
+"""`mobilekit convert coreml|tflite`."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
+
+
+class TargetChoice(str, Enum):
+    coreml = "coreml"
+    tflite = "tflite"
+
+
+def convert_command(
+    target: TargetChoice = typer.Argument(..., help="Conversion target."),
+    model: Path = typer.Option(..., "--model", "-m", help="Reference model: .keras, .h5 or a SavedModel directory."),
+    out: Path = typer.Option(Path("converted"), "--out", "-o", help="Output directory."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code (Lambda, custom classes)."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Convert a reference model. Models trained by mobilekit carry their I/O contract in model.json."""
+
+    def action(reporter):
+        from mobilekit.stages import convert_artifact, load_context
+
+        ctx = load_context(model, trust=trust_model)
+        reporter.stage(f"converting {model} to {target.value}")
+        artifact = convert_artifact(ctx, target.value, out)
+        return {"artifacts": [str(artifact.path)], "target": artifact.target, "precision": artifact.precision}
+
+    run_command(action, json_mode, quiet, lambda s: "\n".join(f"artifact: {a}" for a in s["artifacts"]))

@@ -1,0 +1,47 @@
+"""`mobilekit parity`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
+from mobilekit.core.errors import EXIT_ENVIRONMENT, EXIT_GATE_FAILED, EXIT_OK
+
+
+def parity_command(
+    reference: Path = typer.Option(..., "--reference", "-r", help="Reference model (.keras, .h5, SavedModel dir)."),
+    candidate: Path = typer.Option(..., "--candidate", "-k", help="Converted artifact (.tflite, .mlpackage)."),
+    runner: Optional[str] = typer.Option(None, "--runner", help="Runner to execute the candidate (default: the target's gate runner)."),
+    precision: str = typer.Option("fp32", "--precision", help="Which tolerance profile applies: fp32 or fp16."),
+    samples: int = typer.Option(8, "--samples", min=1, max=256, help="Number of held-out inputs."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Run the candidate and the TensorFlow reference on the same inputs; compare names, shapes, values.
+    Exit 0 passed, 1 failed, 3 when no runner for the candidate can run on this machine."""
+
+    def action(reporter):
+        from mobilekit.core.errors import InputError
+        from mobilekit.stages import load_context, parity_inputs, reference_outputs, verify_artifact
+
+        if precision not in ("fp32", "fp16"):
+            raise InputError(f"--precision must be fp32 or fp16, got {precision!r}")
+        if not candidate.exists():
+            raise InputError(f"{candidate}: candidate not found")
+        ctx = load_context(reference, trust=trust_model)
+        inputs = parity_inputs(ctx, samples)
+        result = verify_artifact(ctx, candidate, precision, inputs, reference_outputs(ctx, inputs), runner)
+        for line in result.checks:
+            reporter.stage(line)
+        data = result.to_dict()
+        data["outputs"] = [{k: o[k] for k in ("name", "max_abs", "mean_abs", "max_rel", "cosine", "psnr", "passed", "failures")}
+                           for o in data["outputs"]]
+        return data
+
+    def code(s):
+        return {"passed": EXIT_OK, "failed": EXIT_GATE_FAILED}.get(s["status"], EXIT_ENVIRONMENT)
+
+    run_command(action, json_mode, quiet, lambda s: "\n".join(s["checks"] + [f"parity {s['status']} (runner: {s['runner']})"]), code)

@@ -1,0 +1,77 @@
+"""Core ML target: mlprogram `.mlpackage` with image-typed input, descriptions and metadata."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from mobilekit.convert.base import Artifact, ConvertRequest
+from mobilekit.convert.mlpackage import normalize_mlpackage
+from mobilekit.convert.tracing import serving_function
+from mobilekit.core.clock import artifact_timestamp_iso
+
+_CONVERSION_DATE_KEY = "com.github.apple.coremltools.conversion_date"
+
+
+def import_coremltools():
+    os.environ.setdefault("TQDM_DISABLE", "1")  # we show our own progress
+    import coremltools as ct
+
+    return ct
+
+
+def _input_types(ct, request: ConvertRequest) -> list:
+    types = []
+    for info in request.io.inputs:
+        if info.kind == "image":
+            types.append(ct.ImageType(name=info.name, shape=info.shape, scale=float(info.normalization.get("scale", 1.0)),
+                                      bias=[float(info.normalization.get("bias", 0.0))] * 3,
+                                      color_layout=getattr(ct.colorlayout, info.color_layout or "RGB")))
+        else:
+            types.append(ct.TensorType(name=info.name, shape=info.shape))
+    return types
+
+
+class CoreMLTarget:
+    name = "coreml"
+    suffix = ".mlpackage"
+
+    def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
+        ct = import_coremltools()
+        options = request.options
+        precision = ct.precision.FLOAT16 if options.compute_precision == "fp16" else ct.precision.FLOAT32
+        mlmodel = ct.convert(
+            [serving_function(model, request.io)], source="tensorflow", inputs=_input_types(ct, request),
+            convert_to="mlprogram", minimum_deployment_target=getattr(ct.target, options.deployment_target),
+            compute_precision=precision, compute_units=getattr(ct.ComputeUnit, options.compute_units.upper()),
+        )
+        spec = mlmodel.get_spec()
+        # TF names outputs Identity, Identity_1, ... in sorted order of the serving dict's keys.
+        for produced, wanted in zip([o.name for o in spec.description.output], sorted(t.name for t in request.io.outputs)):
+            if produced != wanted:
+                ct.utils.rename_feature(spec, produced, wanted)
+        mlmodel = ct.models.MLModel(spec, weights_dir=mlmodel.weights_dir, skip_model_load=True)
+        meta = request.meta
+        mlmodel.author, mlmodel.license, mlmodel.version = meta.author, meta.license, meta.version
+        mlmodel.short_description = meta.description or meta.name
+        for info in (*request.io.inputs, *request.io.outputs):
+            target = mlmodel.input_description if info in request.io.inputs else mlmodel.output_description
+            target[info.name] = info.description
+        user = mlmodel.user_defined_metadata
+        user[_CONVERSION_DATE_KEY] = artifact_timestamp_iso()
+        for key, value in sorted(request.user_metadata.items()):
+            user[key] = value
+        if out_path.exists():
+            shutil.rmtree(out_path)
+        mlmodel.save(str(out_path))
+        normalize_mlpackage(out_path)
+        return Artifact(self.name, out_path, options.compute_precision, {
+            "format": "mlprogram",
+            "deployment_target": options.deployment_target,
+            "compute_precision": options.compute_precision,
+            "compute_units": options.compute_units,
+            "spec_version": int(spec.specificationVersion),
+        })
+
+
+COREML = CoreMLTarget()

@@ -1,0 +1,51 @@
+"""TFLite metadata (tflite-support writers): what Android Studio ML binding and Task Library read."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from mobilekit.convert.base import ConvertRequest
+from mobilekit.core.native import import_metadata_writers
+
+
+def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input_order: list[str], output_order: list[str]) -> bytes:
+    """Attach general info, per-tensor descriptions and normalization, and the label file.
+
+    Tensor metadata follows the order of the model's input/output tensors (`*_order`)."""
+    _, info_md, writer_md, _ = import_metadata_writers()
+    from tensorflow_lite_support.metadata import metadata_schema_py_generated as schema
+    from tensorflow_lite_support.metadata import schema_py_generated as tflite_schema
+
+    meta = request.meta
+    by_name = {t.name: t for t in (*request.io.inputs, *request.io.outputs)}
+    with tempfile.TemporaryDirectory() as tmp:
+        label_path = Path(tmp) / "labels.txt"
+        label_path.write_text("".join(f"{label}\n" for label in request.labels))
+        inputs = []
+        for name in input_order:
+            info = by_name[name]
+            if info.kind == "image":
+                inputs.append(info_md.InputImageTensorMd(
+                    name=info.name, description=info.description, norm_mean=list(info.normalization["mean"]),
+                    norm_std=list(info.normalization["std"]), color_space_type=schema.ColorSpaceType.RGB,
+                    tensor_type=tflite_schema.TensorType.FLOAT32))
+            else:
+                inputs.append(info_md.TensorMd(name=info.name, description=info.description))
+        outputs = [info_md.TensorMd(name=n, description=by_name[n].description, min_values=[0.0], max_values=[1.0],
+                                    associated_files=[info_md.LabelFileMd(str(label_path))] if request.labels else None)
+                   for n in output_order]
+        writer = writer_md.MetadataWriter.create_from_metadata_info(
+            bytearray(model_buffer),
+            general_md=info_md.GeneralMd(name=meta.name, version=meta.version, description=meta.description or meta.name,
+                                         author=meta.author, licenses=meta.license),
+            input_md=inputs, output_md=outputs, associated_files=[str(label_path)] if request.labels else None)
+        return bytes(writer.populate())
+
+
+def read_tflite_metadata(model_path: Path) -> dict:
+    """The metadata JSON and associated file names, as MetadataDisplayer reports them."""
+    metadata, *_ = import_metadata_writers()
+    import json
+
+    displayer = metadata.MetadataDisplayer.with_model_file(str(model_path))
+    return {"metadata": json.loads(displayer.get_metadata_json()), "associated_files": sorted(displayer.get_packed_associated_file_list())}

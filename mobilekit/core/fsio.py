@@ -1,0 +1,82 @@
+"""File-system helpers: atomic writes and replacement, hashing, safe archive extraction."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+from mobilekit.core.errors import InputError
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write to a sibling temp file, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def staging_dir(final: Path) -> Iterator[Path]:
+    """Yield a temp directory beside `final`; on success it replaces `final` atomically
+    (a previous good `final` survives any failure or interruption)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def safe_extract_zip(archive: Path, dest: Path, *, max_bytes: int = 4 << 30) -> None:
+    """Extract refusing absolute paths, `..` traversal, links and zip bombs."""
+    dest = dest.resolve()
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            total = 0
+            for info in zf.infolist():
+                target = (dest / info.filename).resolve()
+                if info.filename.startswith("/") or not target.is_relative_to(dest):
+                    raise InputError(f"{archive}: refusing entry outside the archive root: {info.filename!r}")
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise InputError(f"{archive}: refusing symbolic link entry {info.filename!r}")
+                total += info.file_size
+                if total > max_bytes:
+                    raise InputError(f"{archive}: uncompressed size exceeds {max_bytes} bytes")
+            zf.extractall(dest)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{archive}: not a valid zip archive ({exc})") from exc

@@ -1,0 +1,112 @@
+"""Segmentation family: click-guided object selection (Xu et al. 2016 inputs)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+
+import numpy as np
+
+from mobilekit.data.clicks import Click, ClickSampling, encode_click_maps, next_click, normalize_click_maps, simulate_training_clicks
+from mobilekit.models.base import ModelFamily, ModelIO, Split, TensorInfo
+
+if TYPE_CHECKING:
+    from mobilekit.core.config import BuildConfig
+
+IMAGE_SCALE = 1.0 / 255.0
+CLICK_TRUNCATE = 255.0
+FIRST_CLICK_FRACTION = 0.5  # training samples that get only the evaluation protocol's first click
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # stages: (squeeze, expand, fire modules) per encoder stage at H/4, H/8, H/16
+    "tiny": {"stem": 8, "stages": [(4, 8, 1), (8, 16, 1), (12, 24, 1)], "context": 24, "refine": [16, 12, 8, 8], "head": 8},  # 48k
+    "small": {"stem": 24, "stages": [(16, 48, 2), (24, 96, 2), (40, 128, 2)], "context": 128, "refine": [48, 32, 24, 16], "head": 16},  # 0.86M
+    "base": {"stem": 48, "stages": [(32, 128, 2), (48, 192, 3), (96, 320, 3)], "context": 256, "refine": [128, 96, 48, 32], "head": 32},  # 5.3M
+}
+
+
+def predict_mask(predict: Callable[[dict], dict], image: np.ndarray, clicks: list[Click]) -> np.ndarray:
+    """Probability mask (H, W) for one float image in [0, 1] and a click list."""
+    height, width = image.shape[:2]
+    maps = normalize_click_maps(encode_click_maps(clicks, height, width, CLICK_TRUNCATE), CLICK_TRUNCATE)
+    return predict({"image": image[None], "clicks": maps[None]})["mask"][0, ..., 0]
+
+
+class SegmentationFamily(ModelFamily):
+    name = "segmentation"
+    presets = PRESETS
+    labels = ("object",)
+    task_metric_name = "mask_iou"
+
+    def io(self, config: "BuildConfig") -> ModelIO:
+        h, w = config.data.image_size
+        return ModelIO(
+            inputs=(
+                TensorInfo("image", (1, h, w, 3), "RGB photo; pixel values scaled to [0, 1]", kind="image", color_layout="RGB",
+                           normalization={"scale": IMAGE_SCALE, "bias": 0.0, "mean": [0.0] * 3, "std": [255.0] * 3}),
+                TensorInfo("clicks", (1, h, w, 2),
+                           "Click maps: per pixel Euclidean distance (px) to the nearest positive (channel 0) and negative "
+                           "(channel 1) click, truncated at 255, divided by 255; 1.0 everywhere when there is no click",
+                           normalization={"truncate": CLICK_TRUNCATE, "scale": 1.0 / CLICK_TRUNCATE}),
+            ),
+            outputs=(TensorInfo("mask", (1, h, w, 1), "Probability that the pixel belongs to the selected object",
+                                normalization={"range": [0.0, 1.0], "threshold": 0.5}),),
+        )
+
+    def build_model(self, config: "BuildConfig"):
+        from mobilekit.models.segmentation_net import build_segmentation_net
+
+        h, w = config.data.image_size
+        return build_segmentation_net(h, w, self.presets[config.preset])
+
+    def make_split(self, config: "BuildConfig", split: Literal["train", "val", "parity"]) -> Split:
+        from mobilekit.data.augment import Augmentation, augment, resize_sample
+        from mobilekit.data.service import iter_samples, split_rng
+
+        h, w = config.data.image_size
+        count = {"train": config.data.train_samples, "val": config.data.val_samples, "parity": config.data.parity_samples}[split]
+        rng = split_rng(config.seed + 1, split)
+        sampling = ClickSampling(**config.data.clicks.model_dump()).scaled(h, w)
+        images = np.empty((count, h, w, 3), np.float32)
+        clicks = np.empty((count, h, w, 2), np.float32)
+        targets = np.empty((count, h, w, 1), np.float32)
+        source = iter_samples(config, split)
+        for i in range(count):
+            sample = next(source)
+            if split == "train" and config.data.augment:
+                sample = augment(sample, rng, Augmentation(), (h, w))
+            elif sample.image.shape[:2] != (h, w):
+                sample = resize_sample(sample, (h, w))
+            if split == "train" and rng.random() >= FIRST_CLICK_FRACTION:
+                sample_clicks = simulate_training_clicks(sample.target, sample.others, rng, sampling)
+            else:
+                sample_clicks = [next_click(np.zeros_like(sample.target), sample.target)]
+            images[i] = sample.image * IMAGE_SCALE
+            clicks[i] = normalize_click_maps(encode_click_maps(sample_clicks, h, w, CLICK_TRUNCATE), CLICK_TRUNCATE)
+            targets[i, ..., 0] = sample.target
+        return Split({"image": images, "clicks": clicks}, targets)
+
+    def loss(self):
+        from mobilekit.train.losses import bce_dice_loss
+
+        return bce_dice_loss
+
+    def task_metric(self, reference: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray]) -> float:
+        from mobilekit.train.metrics import iou
+
+        ref, cand = reference["mask"][..., 0] > 0.5, candidate["mask"][..., 0] > 0.5
+        return float(np.mean([iou(c, r) for r, c in zip(ref, cand)]))
+
+    def evaluate(self, predict: Callable[[dict], dict], config: "BuildConfig") -> dict[str, float]:
+        """IoU after the first simulated click, boundary F, and NoC@85/90 (Xu et al. protocol)."""
+        from mobilekit.train.metrics import boundary_fscore, iou, number_of_clicks, summarize_noc
+
+        split = self.make_split(config, "val")
+        ious, fscores, nocs = [], [], []
+        for image, target in zip(split.inputs["image"], split.targets[..., 0] > 0.5):
+            first = predict_mask(predict, image, [next_click(np.zeros_like(target), target)]) > 0.5
+            ious.append(iou(first, target))
+            fscores.append(boundary_fscore(first, target))
+            nocs.append(number_of_clicks(lambda clicks: predict_mask(predict, image, clicks), target))
+        return {"iou": float(np.mean(ious)), "boundary_f": float(np.mean(fscores)), **summarize_noc(nocs)}
+
+
+SEGMENTATION = SegmentationFamily()

@@ -1,0 +1,105 @@
+"""Parity checks in the order that makes failures readable: names, then shapes, then values."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from mobilekit.core.config import Tolerance
+from mobilekit.parity.metrics import compare_values, finite
+
+
+@dataclass
+class OutputParity:
+    name: str
+    passed: bool
+    max_abs: float | None = None
+    mean_abs: float | None = None
+    max_rel: float | None = None
+    cosine: float | None = None
+    psnr: float | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParityResult:
+    """The verdict for one candidate artifact against the reference."""
+
+    target: str
+    precision: str
+    runner: str
+    status: str  # "passed" | "failed" | "not_run"
+    tolerance: dict[str, Any]
+    checks: list[str] = field(default_factory=list)  # one ✓/✗ line per check
+    outputs: list[OutputParity] = field(default_factory=list)
+    task_metric: dict[str, Any] | None = None
+    cases: int = 0
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passed"] = self.passed
+        return data
+
+
+def _gate(metrics: dict[str, float | None], tol: Tolerance) -> list[str]:
+    failures = []
+    if tol.max_abs is not None and metrics["max_abs"] > tol.max_abs:
+        failures.append(f"max_abs {metrics['max_abs']:.3g} > {tol.max_abs:.3g}")
+    if tol.mean_abs is not None and metrics["mean_abs"] > tol.mean_abs:
+        failures.append(f"mean_abs {metrics['mean_abs']:.3g} > {tol.mean_abs:.3g}")
+    if tol.min_psnr is not None and metrics["psnr"] is not None and metrics["psnr"] < tol.min_psnr:
+        failures.append(f"psnr {metrics['psnr']:.1f} dB < {tol.min_psnr:.1f} dB")
+    return failures
+
+
+def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], tolerance: Tolerance, *,
+                    target: str, precision: str, runner: str,
+                    task_metric: tuple[str, Callable[[Mapping, Mapping], float]] | None = None) -> ParityResult:
+    result = ParityResult(target, precision, runner, "failed", tolerance.model_dump(exclude_none=True))
+    result.cases = len(next(iter(reference.values()))) if reference else 0
+    ref_names, cand_names = sorted(reference), sorted(candidate)
+    if ref_names != cand_names:
+        result.checks.append(f"✗ output names: reference {ref_names} vs candidate {cand_names}")
+        return result
+    result.checks.append(f"✓ output names: {ref_names}")
+    shapes_ok = True
+    for name in ref_names:
+        ok = reference[name].shape == candidate[name].shape
+        shapes_ok &= ok
+        result.checks.append(f"{'✓' if ok else '✗'} shape of {name}: {reference[name].shape} vs {candidate[name].shape}")
+    if not shapes_ok:
+        return result
+    all_ok = True
+    for name in ref_names:
+        if not finite(reference[name]):
+            out = OutputParity(name, False, failures=["reference output contains NaN/Inf"])
+        elif not finite(candidate[name]):
+            out = OutputParity(name, False, failures=["candidate output contains NaN/Inf"])
+        else:
+            metrics = compare_values(reference[name], candidate[name])
+            failures = _gate(metrics, tolerance)
+            out = OutputParity(name, not failures, failures=failures, **metrics)
+        all_ok &= out.passed
+        result.outputs.append(out)
+        detail = "; ".join(out.failures) if out.failures else f"max_abs {out.max_abs:.3g}, psnr {'exact' if out.psnr is None else f'{out.psnr:.1f} dB'}"
+        result.checks.append(f"{'✓' if out.passed else '✗'} values of {name}: {detail}")
+    if task_metric is not None and all(finite(reference[n]) and finite(candidate[n]) for n in ref_names):
+        metric_name, fn = task_metric
+        value = float(fn(reference, candidate))
+        ok = tolerance.min_task_metric is None or value >= tolerance.min_task_metric
+        all_ok &= ok
+        result.task_metric = {"name": metric_name, "value": value, "min": tolerance.min_task_metric, "passed": ok}
+        result.checks.append(f"{'✓' if ok else '✗'} task metric {metric_name}: {value:.4f}" + (f" (min {tolerance.min_task_metric})" if tolerance.min_task_metric is not None else ""))
+    result.status = "passed" if all_ok else "failed"
+    return result
+
+
+def not_run(target: str, precision: str, tolerance: Tolerance, reason: str) -> ParityResult:
+    """An honest record that a check did not run; never counts as passed."""
+    return ParityResult(target, precision, "none", "not_run", tolerance.model_dump(exclude_none=True), checks=[f"- not run: {reason}"], note=reason)

@@ -1,0 +1,41 @@
+"""Real Core ML prediction: macOS only (coremltools cannot predict on Linux)."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from mobilekit.models.base import ModelIO
+from mobilekit.parity.runners.base import Runner, pixel_inputs, stack_cases
+
+
+class CoreMLMacOSRunner(Runner):
+    name = "coreml-macos"
+    target = "coreml"
+    description = "Core ML framework prediction via coremltools (macOS)"
+
+    def __init__(self, compute_units: str = "CPU_ONLY") -> None:
+        self.compute_units = compute_units
+
+    def unavailable_reason(self) -> str | None:
+        if platform.system() != "Darwin":
+            return f"Core ML prediction needs macOS (this is {platform.system()})"
+        return None
+
+    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO) -> dict[str, np.ndarray]:
+        import coremltools as ct
+        from PIL import Image
+
+        model = ct.models.MLModel(str(artifact), compute_units=getattr(ct.ComputeUnit, self.compute_units))
+        feeds = pixel_inputs(inputs, io)
+        kinds = {t.name: t.kind for t in io.inputs}
+        per_case = []
+        for i in range(len(next(iter(feeds.values())))):
+            case = {name: Image.fromarray(value[i].astype(np.uint8)) if kinds[name] == "image" else value[i : i + 1]
+                    for name, value in feeds.items()}
+            per_case.append({k: np.asarray(v, dtype=np.float32) for k, v in model.predict(case).items()})
+        return stack_cases(per_case)
+
+
+COREML_MACOS = CoreMLMacOSRunner()
