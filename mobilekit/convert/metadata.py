@@ -1,10 +1,12 @@
 """TFLite metadata (tflite-support writers): what Android Studio ML binding and Task Library read."""
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 from mobilekit.convert.base import ConvertRequest
+from mobilekit.core.clock import FIXED_EPOCH, artifact_epoch
 from mobilekit.core.native import import_metadata_writers
 
 
@@ -21,6 +23,10 @@ def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input
     with tempfile.TemporaryDirectory() as tmp:
         label_path = Path(tmp) / "labels.txt"
         label_path.write_text("".join(f"{label}\n" for label in request.labels))
+        # The populator zips associated files with their (local-time) mtime: pin it so the bytes are
+        # reproducible; a day past the zip epoch keeps it valid in every time zone.
+        stamp = max(artifact_epoch(), FIXED_EPOCH + 86400)
+        os.utime(label_path, (stamp, stamp))
         inputs = []
         for name in input_order:
             info = by_name[name]

@@ -78,6 +78,7 @@ class TrainingConfig(Strict):
     epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
     batch_size: Annotated[int, Field(ge=1, le=1024)] = 16
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 2e-3
+    schedule: Literal["constant", "cosine"] = "cosine"
     checkpoints: bool = True
 
 

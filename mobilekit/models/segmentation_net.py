@@ -14,8 +14,10 @@ layers = keras.layers
 
 
 def conv(x, filters: int, kernel: int, name: str, stride: int = 1, dilation: int = 1):
-    return layers.Conv2D(filters, kernel, strides=stride, dilation_rate=dilation, padding="same",
-                         activation="relu", name=name)(x)
+    """Conv → BatchNorm → ReLU (BatchNorm folds into the conv in both converters)."""
+    x = layers.Conv2D(filters, kernel, strides=stride, dilation_rate=dilation, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
 
 
 def fire(x, squeeze: int, expand: int, name: str):

@@ -70,10 +70,13 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
     family = get_family(config.family)
     started = time.perf_counter()
     train_split = family.make_split(config, "train")
+    steps = -(-len(train_split) // config.training.batch_size) * config.training.epochs
+    rate = config.training.learning_rate
+    if config.training.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps, alpha=0.02)
     with tf.distribute.get_strategy().scope():  # the default strategy: CPU, or the GPU when present
         model = family.build_model(config)
-        model.compile(optimizer=keras.optimizers.Adam(config.training.learning_rate), loss=family.loss())
-    steps = -(-len(train_split) // config.training.batch_size) * config.training.epochs
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss=family.loss())
     callbacks = [_progress_callback(keras, steps, progress)]
     if config.training.checkpoints:
         (out_dir / "checkpoints").mkdir(exist_ok=True)

@@ -42,9 +42,11 @@ RUNNERS: Registry[Runner] = Registry("parity runner")
 RUNNERS.register_lazy("litert", "mobilekit.parity.runners.litert:LITERT_XNNPACK")
 RUNNERS.register_lazy("litert-builtin", "mobilekit.parity.runners.litert:LITERT_BUILTIN")
 RUNNERS.register_lazy("coreml-macos", "mobilekit.parity.runners.coreml_macos:COREML_MACOS")
+RUNNERS.register_lazy("mil-executor", "mobilekit.parity.runners.mil_executor:MIL_EXECUTOR")
 
 # Runners tried in order for each target's parity gate: the first available one gates the build.
-GATE_RUNNERS: dict[str, tuple[str, ...]] = {"tflite": ("litert",), "coreml": ("coreml-macos",)}
+# Core ML: the real framework where it exists (macOS), else the MIL executor.
+GATE_RUNNERS: dict[str, tuple[str, ...]] = {"tflite": ("litert",), "coreml": ("coreml-macos", "mil-executor")}
 
 
 def gate_runner(target: str) -> tuple[Runner | None, list[str]]:

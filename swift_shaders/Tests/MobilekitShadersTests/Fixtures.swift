@@ -97,6 +97,7 @@ func assertClose(_ got: MKImage, _ want: FixtureArray, atol: Float, _ label: Str
         let dd = d.isNaN ? Float.infinity : d
         if dd > worst { worst = dd; at = i }
     }
+    print("parity \(label): max abs diff \(worst) (atol \(atol))")
     XCTAssertLessThanOrEqual(worst, atol, "\(label): max abs diff \(worst) at flat index \(at) (got \(got.data[at]), want \(want.values[at]))",
                              file: file, line: line)
 }

@@ -150,7 +150,7 @@ def m_elementwise():
         a + b, a - b, a * b, a / (tf.abs(b) + 1.0), tf.maximum(a, b), tf.minimum(a, b),
         tf.sqrt(pos), tf.math.rsqrt(pos), tf.exp(tf.clip_by_value(a, -3, 3)), tf.math.log(pos),
         tf.abs(a), tf.square(a), tf.floor(a * 3), tf.math.ceil(a * 3), tf.round(a * 3), tf.sign(a),
-        tf.sin(a), tf.cos(a), tf.math.erf(a), tf.pow(pos, 1.7), tf.math.reciprocal(pos),
+        tf.sin(a), tf.cos(a), tf.math.erf(a), tf.pow(pos, 1.7),
         tf.where(a > b, a, b * 2.0), tf.cast(a > 0.1, tf.float32), tf.cast(tf.logical_and(a > 0, b < 0), tf.float32),
         tf.clip_by_value(a, -0.2, 0.3), tf.math.floordiv(a * 4, 1.5), tf.math.floormod(a * 4, 1.5),
     ]
@@ -178,7 +178,6 @@ def m_tensor():
     x = L.Conv2D(4, 1)(i)
     refl = tf.pad(x, [[0, 0], [2, 1], [1, 2], [0, 0]], mode="REFLECT")[:, 1:-2, 2:-1, :]
     const = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=0.5)[:, 2:, :-2, :]
-    sym = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")[:, :-2, 2:, :]
     s1, s2 = tf.split(x, [1, 3], axis=-1)
     d2s = tf.nn.depth_to_space(tf.concat([x, x * 2, x * 3, x - 1], -1)[:, ::2, ::2, :], 2)
     s2d = tf.nn.space_to_depth(x, 2)
@@ -190,7 +189,7 @@ def m_tensor():
     gathered = tf.gather(x, [3, 1, 0, 2], axis=-1)
     rev = tf.reverse(x, axis=[1])
     cums = tf.math.cumsum(x, axis=2) * 0.1
-    outs = [refl, const, sym, s2 * s1, d2s, s2d, tiled, strided, transposed, reshaped, gathered, rev, cums]
+    outs = [refl, const, s2 * s1, d2s, s2d, tiled, strided, transposed, reshaped, gathered, rev, cums]
     return _randomize(keras.Model(i, tf.concat(outs, axis=-1)))
 
 
@@ -279,3 +278,27 @@ def test_fp16_psnr(name, built, tmp_path):
     assert prog.compute_precision == "fp16"
     value = psnr(ref, out)
     assert value >= 40.0, f"{name}: fp16 PSNR {value:.1f} dB; ops {prog.op_types()}"
+
+
+def test_executor_exposes_known_conversion_deviations(tmp_path):
+    """Two places where coremltools 9's TF frontend changes the maths; the executor must show it
+    (it reproduces the converted program, not TensorFlow):
+    - tf.math.reciprocal becomes MIL `inverse`, whose epsilon defaults to 1e-4: 1/(x + 1e-4);
+    - tf.pad(mode="SYMMETRIC") is converted as mode="reflect" (MirrorPad handler maps it).
+    """
+    i = keras.Input((8, 8, 2))
+    recip = tf.math.reciprocal(tf.abs(i) + 0.25)
+    sym = tf.pad(i, [[0, 0], [2, 2], [1, 1], [0, 0]], mode="SYMMETRIC")[:, 2:-2, 1:-1, :] * 0 + tf.pad(
+        i, [[0, 0], [2, 2], [1, 1], [0, 0]], mode="SYMMETRIC"
+    )[:, :8, :8, :]
+    model = keras.Model(i, tf.concat([recip, sym], -1))
+    x = _rng().standard_normal((1, 8, 8, 2)).astype(np.float32)
+    ref = model(x, training=False).numpy()
+    _, out = convert_and_run(model, x, ct.precision.FLOAT32, tmp_path)
+    # reciprocal: off from TF by the epsilon, equal to 1/(x + 1e-4)
+    assert np.abs(out[..., :2] - ref[..., :2]).max() > 1e-5
+    np.testing.assert_allclose(out[..., :2], 1.0 / (np.abs(x) + 0.25 + 1e-4), rtol=1e-6, atol=1e-6)
+    # symmetric pad: differs from TF, equals TF's REFLECT
+    reflect = tf.pad(x, [[0, 0], [2, 2], [1, 1], [0, 0]], mode="REFLECT").numpy()[:, :8, :8, :]
+    assert np.abs(out[..., 2:] - ref[..., 2:]).max() > 0.1
+    np.testing.assert_allclose(out[..., 2:], reflect, atol=1e-6)

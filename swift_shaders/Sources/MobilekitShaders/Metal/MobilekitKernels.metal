@@ -103,6 +103,8 @@ kernel void mk_depth_of_field_buffer(device const float* image [[buffer(0)]],
 // ---------------------------------------------------------------------------------- textures
 // p.height / p.width / p.channels describe one image; slices = batch * ceil(C / 4).
 
+static inline uint2 mk_px(int x, int y) { return uint2(uint(x), uint(y)); }
+
 static inline float4 mk_filter4(device const float* filter, MKMorphParams p, int fy, int fx, int c0) {
     float4 f = float4(0.0f);
     for (int k = 0; k < 4; ++k) {
@@ -132,12 +134,12 @@ kernel void mk_morphology_texture(texture2d_array<float, access::read> input [[t
                 f = p.dilate != 0 ? mk_filter4(filter, p, dy, dx, c0)
                                   : mk_filter4(filter, p, p.kernel_height - 1 - dy, p.kernel_width - 1 - dx, c0);
             }
-            const float4 v0 = input.read(uint2(xx, yy), gid.z);
+            const float4 v0 = input.read(mk_px(xx, yy), gid.z);
             const float4 v = (p.dilate != 0 ? v0 : -v0) + f;
             acc = select(acc, v, v > acc);
         }
     }
-    output.write(p.dilate != 0 ? acc : -acc, uint2(x, y), gid.z);
+    output.write(p.dilate != 0 ? acc : -acc, mk_px(x, y), gid.z);
 }
 
 kernel void mk_resize_bicubic_texture(texture2d_array<float, access::read> input [[texture(0)]],
@@ -152,10 +154,10 @@ kernel void mk_resize_bicubic_texture(texture2d_array<float, access::read> input
     mk_bicubic_coeffs(x, mk_resize_scale(p.in_width, p.out_width), p.in_width, xi, xw);
     float4 col[4];
     for (int j = 0; j < 4; ++j) {
-        col[j] = input.read(uint2(xi[j], yi[0]), gid.z) * yw[0] + input.read(uint2(xi[j], yi[1]), gid.z) * yw[1] +
-                 input.read(uint2(xi[j], yi[2]), gid.z) * yw[2] + input.read(uint2(xi[j], yi[3]), gid.z) * yw[3];
+        col[j] = input.read(mk_px(xi[j], yi[0]), gid.z) * yw[0] + input.read(mk_px(xi[j], yi[1]), gid.z) * yw[1] +
+                 input.read(mk_px(xi[j], yi[2]), gid.z) * yw[2] + input.read(mk_px(xi[j], yi[3]), gid.z) * yw[3];
     }
-    output.write(col[0] * xw[0] + col[1] * xw[1] + col[2] * xw[2] + col[3] * xw[3], uint2(x, y), gid.z);
+    output.write(col[0] * xw[0] + col[1] * xw[1] + col[2] * xw[2] + col[3] * xw[3], mk_px(x, y), gid.z);
 }
 
 kernel void mk_resize_area_texture(texture2d_array<float, access::read> input [[texture(0)]],
@@ -174,15 +176,15 @@ kernel void mk_resize_area_texture(texture2d_array<float, access::read> input [[
     const float s1 = mk_area_coverage(xe - 1, xlo, xhi, sw);
     float4 sum = float4(0.0f);
     for (int i = y0; i < y1; ++i) {
-        const uint yy = uint(mk_bound(i, p.in_height));
-        float4 sum_y = input.read(uint2(mk_bound(xs, p.in_width), yy), gid.z) * s0;
+        const int yy = mk_bound(i, p.in_height);
+        float4 sum_y = input.read(mk_px(mk_bound(xs, p.in_width), yy), gid.z) * s0;
         if (xs + 1 != xe) {
             for (int j = xs + 1; j < xe - 1; ++j) {
-                sum_y = sum_y + input.read(uint2(mk_bound(j, p.in_width), yy), gid.z);
+                sum_y = sum_y + input.read(mk_px(mk_bound(j, p.in_width), yy), gid.z);
             }
-            sum_y = sum_y + input.read(uint2(mk_bound(xe - 1, p.in_width), yy), gid.z) * s1;
+            sum_y = sum_y + input.read(mk_px(mk_bound(xe - 1, p.in_width), yy), gid.z) * s1;
         }
         sum = sum + sum_y * mk_area_coverage(i, ylo, yhi, sh);
     }
-    output.write(sum * mk_area_norm(sh, sw), uint2(ox, oy), gid.z);
+    output.write(sum * mk_area_norm(sh, sw), mk_px(ox, oy), gid.z);
 }

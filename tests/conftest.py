@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated cache, and a tiny end-to-end build made once per session."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mobilekit  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "configs" / "segmentation-tiny.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    os.environ["MOBILEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "mobilekit", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def tiny_build(tmp_path_factory):
+    """`build all` on the tiny config with fresh training (no cache): (BuildResult, out dir)."""
+    from mobilekit.build import build
+
+    out = tmp_path_factory.mktemp("dist")
+    previous = os.environ.get("MOBILEKIT_NO_CACHE")
+    os.environ["MOBILEKIT_NO_CACHE"] = "1"
+    try:
+        result = build("all", TINY, out)
+    finally:
+        os.environ.pop("MOBILEKIT_NO_CACHE") if previous is None else os.environ.__setitem__("MOBILEKIT_NO_CACHE", previous)
+    return result, out

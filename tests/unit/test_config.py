@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mobilekit.core.config import default_config_path, load_config, parse_config
+from mobilekit.core.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _tiny() -> dict:
+    return yaml.safe_load((REPO / "configs" / "segmentation-tiny.yaml").read_text())
+
+
+def test_shipped_configs_validate():
+    for path in (REPO / "configs").glob("*.yaml"):
+        config, _ = load_config(path)
+        assert config.family == "segmentation"
+
+
+def test_embedded_default_is_the_repo_default():
+    assert default_config_path().read_bytes() == (REPO / "configs" / "segmentation.yaml").read_bytes()
+    config, path = load_config(None)
+    assert path == default_config_path() and config.preset == "small"
+
+
+@pytest.mark.parametrize("mutate, field, accepted", [
+    (lambda d: d["training"].__setitem__("epochs", 0), "training.epochs", "greater than or equal to 1"),
+    (lambda d: d["training"].__setitem__("batch_size", "many"), "training.batch_size", "valid integer"),
+    (lambda d: d["data"].__setitem__("colour", 1), "data.colour", "accepted keys here: source, image_size"),
+    (lambda d: d.__setitem__("family", "faces"), "family", "accepted: segmentation"),
+    (lambda d: d.__setitem__("preset", "huge"), "preset", "accepted: base, small, tiny"),
+    (lambda d: d["targets"]["coreml"].__setitem__("compute_precision", "int3"), "targets.coreml.compute_precision", "'fp32' or 'fp16'"),
+    (lambda d: d["data"].__setitem__("image_size", [100, 64]), "data.image_size.0", "multiple of 16"),
+    (lambda d: d["bundle"].__setitem__("version", "1.0"), "bundle.version", "pattern"),
+])
+def test_bad_values_name_file_field_and_accepted(mutate, field, accepted):
+    data = _tiny()
+    mutate(data)
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "some/file.yaml")
+    message = str(info.value)
+    assert "some/file.yaml" in message and field in message and accepted in message, message
+    assert info.value.exit_code == 2
+
+
+def test_missing_and_invalid_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("family: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- a list")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(bad)
+
+
+def test_canonical_hash_ignores_key_order_and_tracks_values():
+    a = parse_config(_tiny(), "a")
+    reordered = dict(reversed(list(_tiny().items())))
+    assert parse_config(reordered, "b").sha256() == a.sha256()
+    changed = _tiny()
+    changed["seed"] = 99
+    assert parse_config(changed, "c").sha256() != a.sha256()
