@@ -1,12 +1,15 @@
 """TFLite metadata (tflite-support writers): what Android Studio ML binding and Task Library read."""
 from __future__ import annotations
 
-import os
+import contextlib
 import tempfile
+import time
+import zipfile
+from unittest import mock
 from pathlib import Path
 
 from mobilekit.convert.base import ConvertRequest
-from mobilekit.core.clock import FIXED_EPOCH, artifact_epoch
+from mobilekit.core.clock import artifact_epoch
 from mobilekit.core.native import import_metadata_writers
 
 
@@ -23,10 +26,6 @@ def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input
     with tempfile.TemporaryDirectory() as tmp:
         label_path = Path(tmp) / "labels.txt"
         label_path.write_text("".join(f"{label}\n" for label in request.labels))
-        # The populator zips associated files with their (local-time) mtime: pin it so the bytes are
-        # reproducible; a day past the zip epoch keeps it valid in every time zone.
-        stamp = max(artifact_epoch(), FIXED_EPOCH + 86400)
-        os.utime(label_path, (stamp, stamp))
         inputs = []
         for name in input_order:
             info = by_name[name]
@@ -45,7 +44,32 @@ def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input
             general_md=info_md.GeneralMd(name=meta.name, version=meta.version, description=meta.description or meta.name,
                                          author=meta.author, licenses=meta.license),
             input_md=inputs, output_md=outputs, associated_files=[str(label_path)] if request.labels else None)
-        return bytes(writer.populate())
+        with _zip_clock(artifact_epoch()):
+            return bytes(writer.populate())
+
+
+class _FixedClock:
+    """Stands in for the `time` module inside `zipfile`: every entry gets the artifact time (UTC)."""
+
+    def __init__(self, epoch: int) -> None:
+        self._epoch = epoch
+
+    def time(self) -> float:
+        return float(self._epoch)
+
+    def localtime(self, _seconds: float | None = None) -> time.struct_time:
+        return time.gmtime(self._epoch)
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def _zip_clock(epoch: int):
+    """The metadata populator appends associated files with `ZipFile.writestr`, which stamps the
+    current local time; pin it so the .tflite bytes are reproducible."""
+    with mock.patch.object(zipfile, "time", _FixedClock(epoch)):
+        yield
 
 
 def read_tflite_metadata(model_path: Path) -> dict:

@@ -62,6 +62,15 @@ _NP_DTYPES = {
 }
 
 
+@dataclass
+class _FunctionCache:
+    """Per-function compile-time values kept on the MilProgram between runs."""
+
+    values: dict[str, Any] = field(default_factory=dict)  # const / constexpr outputs, declared dtype
+    widened: dict[str, Any] = field(default_factory=dict)  # the same as op inputs (fp16 -> fp32)
+    consts_loaded: bool = False
+
+
 def _var_dtype(var):
     from coremltools.converters.mil.mil import types
 
@@ -87,14 +96,19 @@ def _widen(v):
 class OpCall:
     """What an op implementation sees: input values by name, the MIL op, its opset."""
 
-    __slots__ = ("op", "inputs", "opset", "_executor", "_env")
+    __slots__ = ("op", "inputs", "_executor", "_env")
 
     def __init__(self, op, inputs: dict, executor: "_Executor", env: dict) -> None:
         self.op = op
         self.inputs = inputs
-        self.opset = op.__class__.__module__.rsplit(".", 2)[-2] if "ops.defs" in op.__class__.__module__ else "custom"
         self._executor = executor
         self._env = env
+
+    @property
+    def opset(self) -> str:
+        """"iOS15".."iOS18": the opset of the op's class (its variant), "custom" otherwise."""
+        module = self.op.__class__.__module__
+        return module.rsplit(".", 2)[-2] if ".ops.defs." in module else "custom"
 
     @property
     def name(self) -> str:
@@ -137,7 +151,11 @@ class _Executor:
         self.keep = keep_intermediates
         self.trace: list[tuple[str, str, list[str]]] = []
         self.intermediates: dict[str, np.ndarray] = {}
-        self.cache = prog.cache.setdefault(function, {})
+        fc = prog.cache.get(function)
+        if fc is None:
+            fc = prog.cache[function] = _FunctionCache()
+        self.fc = fc
+        self.cache = fc.values
 
     # -- values -------------------------------------------------------------------------
     def _value(self, var, env):
@@ -152,6 +170,28 @@ class _Executor:
             self.cache[name] = v
             return v
         raise MilExecutionError(f"value of var {name!r} is not available (op order broken?)")
+
+    def _input(self, var, env):
+        """Value as an op input: float16 widened to float32 (compile-time values widened once)."""
+        name = var.name
+        if name not in self.cache and name in env:
+            return _widen(env[name])
+        widened = self.fc.widened.get(name)
+        if widened is None:
+            widened = self.fc.widened[name] = _widen(self._value(var, env))
+        return widened
+
+    def load_consts(self, operations) -> None:
+        if self.fc.consts_loaded:
+            return
+        from mobilekit.parity.mil.program import iter_ops
+
+        for op in iter_ops(operations):
+            if op.op_type == "const":
+                for v in op.outputs:
+                    val = v.val
+                    self.cache[v.name] = val if isinstance(val, str) else self._finalize(np.asarray(val), v, op)
+        self.fc.consts_loaded = True
 
     def _finalize(self, value, var, op):
         dtype = _var_dtype(var)
@@ -201,9 +241,9 @@ class _Executor:
             inputs: dict[str, Any] = {}
             for key, var in op.inputs.items():
                 if isinstance(var, (list, tuple)):
-                    inputs[key] = [_widen(self._value(v, env)) for v in var]
+                    inputs[key] = [self._input(v, env) for v in var]
                 else:
-                    inputs[key] = _widen(self._value(var, env))
+                    inputs[key] = self._input(var, env)
             try:
                 impl = self.registry.get(op.op_type)
             except KeyError:
@@ -290,17 +330,7 @@ def run_program(
         else:
             raise MilExecutionError(f"input {desc['name']!r} of type {desc['dtype']} is not supported")
 
-    # compile-time constants of this function (read once per program)
-    from mobilekit.parity.mil.program import iter_ops
-
-    if not ex.cache.get("__consts_loaded__"):
-        for op in iter_ops(fn.operations):
-            if op.op_type == "const":
-                for v in op.outputs:
-                    val = v.val
-                    ex.cache[v.name] = val if isinstance(val, str) else ex._finalize(np.asarray(val), v, op)
-        ex.cache["__consts_loaded__"] = True
-
+    ex.load_consts(fn.operations)  # compile-time constants: read once per program
     for op in fn.operations:
         if op.op_type == "const":
             continue
