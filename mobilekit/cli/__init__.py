@@ -7,6 +7,7 @@ from mobilekit.cli import bundle
 from mobilekit.cli.build import build_command
 from mobilekit.cli.convert import convert_command
 from mobilekit.cli.doctor import doctor_command
+from mobilekit.cli.evaluate import eval_command, predict_app
 from mobilekit.cli.parity import parity_command
 from mobilekit.cli.train import train_command
 
@@ -17,7 +18,9 @@ app.command("train")(train_command)
 app.command("convert")(convert_command)
 app.command("parity")(parity_command)
 app.command("doctor")(doctor_command)
+app.command("eval")(eval_command)
 app.add_typer(bundle.app, name="bundle")
+app.add_typer(predict_app, name="predict")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 import numpy as np
 
-from mobilekit.data.clicks import Click, ClickSampling, encode_click_maps, next_click, normalize_click_maps, simulate_training_clicks
+from mobilekit.data.clicks import (Click, ClickSampling, encode_click_maps, next_click, normalize_click_maps,
+                                   simulate_corrective_clicks, simulate_training_clicks)
 from mobilekit.models.base import ModelFamily, ModelIO, Split, TensorInfo
 
 if TYPE_CHECKING:
@@ -13,7 +14,9 @@ if TYPE_CHECKING:
 
 IMAGE_SCALE = 1.0 / 255.0
 CLICK_TRUNCATE = 255.0
-FIRST_CLICK_FRACTION = 0.5  # training samples that get only the evaluation protocol's first click
+# How training clicks are made: (strategy, share). The evaluation protocol's first click alone;
+# first click plus corrective clicks on a perturbed prediction; Xu et al.'s random sampling.
+CLICK_STRATEGIES = (("first", 0.35), ("corrective", 0.35), ("xu2016", 0.30))
 
 PRESETS: dict[str, dict[str, Any]] = {
     # stages: (squeeze, expand, fire modules) per encoder stage at H/4, H/8, H/16
@@ -30,6 +33,11 @@ def predict_mask(predict: Callable[[dict], dict], image: np.ndarray, clicks: lis
     return predict({"image": image[None], "clicks": maps[None]})["mask"][0, ..., 0]
 
 
+def _pick_strategy(rng: np.random.Generator) -> str:
+    names, shares = zip(*CLICK_STRATEGIES)
+    return names[int(rng.choice(len(names), p=np.asarray(shares) / sum(shares)))]
+
+
 class SegmentationFamily(ModelFamily):
     name = "segmentation"
     presets = PRESETS
@@ -37,7 +45,9 @@ class SegmentationFamily(ModelFamily):
     task_metric_name = "mask_iou"
 
     def io(self, config: "BuildConfig") -> ModelIO:
-        h, w = config.data.image_size
+        return self.io_for_size(*config.data.image_size)
+
+    def io_for_size(self, h: int, w: int) -> ModelIO:
         return ModelIO(
             inputs=(
                 TensorInfo("image", (1, h, w, 3), "RGB photo; pixel values scaled to [0, 1]", kind="image", color_layout="RGB",
@@ -75,8 +85,11 @@ class SegmentationFamily(ModelFamily):
                 sample = augment(sample, rng, Augmentation(), (h, w))
             elif sample.image.shape[:2] != (h, w):
                 sample = resize_sample(sample, (h, w))
-            if split == "train" and rng.random() >= FIRST_CLICK_FRACTION:
+            strategy = _pick_strategy(rng) if split == "train" else "first"
+            if strategy == "xu2016":
                 sample_clicks = simulate_training_clicks(sample.target, sample.others, rng, sampling)
+            elif strategy == "corrective":
+                sample_clicks = simulate_corrective_clicks(sample.target, rng)
             else:
                 sample_clicks = [next_click(np.zeros_like(sample.target), sample.target)]
             images[i] = sample.image * IMAGE_SCALE

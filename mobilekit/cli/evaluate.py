@@ -1,0 +1,48 @@
+"""`mobilekit eval` and `mobilekit predict segmentation`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
+
+predict_app = typer.Typer(help="Run a model on your own images.", no_args_is_help=True)
+
+
+def eval_command(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Build config YAML (default: the embedded one)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Reference model to evaluate (default: the config's trained model)."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Held-out quality: IoU after one click, boundary F, NoC@85/90 (Xu et al. click protocol), parameters."""
+
+    def action(reporter):
+        from mobilekit.evaluate import evaluate
+
+        return evaluate(config, model, trust=trust_model, reporter=reporter)
+
+    run_command(action, json_mode, quiet, lambda s: ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()))
+
+
+@predict_app.command("segmentation")
+def predict_segmentation_command(
+    model: Path = typer.Option(..., "--model", "-m", help=".keras / SavedModel reference, .tflite, or .mlpackage."),
+    image: Path = typer.Option(..., "--image", "-i", help="RGB photo (JPEG/PNG)."),
+    click: List[str] = typer.Option(..., "--click", help="x,y[,+|-] in image pixels; repeat for more clicks (default +)."),
+    out: Path = typer.Option(Path("mask.png"), "--out", "-o", help="Mask PNG; the overlay goes beside it as <name>.overlay.png."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Select an object with clicks and write its mask and an overlay."""
+
+    def action(reporter):
+        from mobilekit.pipelines.interactive import predict_segmentation
+
+        return predict_segmentation(model, image, click, out, trust=trust_model)
+
+    run_command(action, json_mode, quiet, lambda s: f"mask: {s['mask']}\noverlay: {s['overlay']} (runner: {s['runner']})")
