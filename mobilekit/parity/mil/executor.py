@@ -11,9 +11,9 @@ output is rounded to float16 (round-to-nearest-even), which emulates per-op fp16
 arithmetic inside an op (e.g. a conv's accumulation) is fp32. `cast` ops cast.
 
 Compile-time values: `const` outputs are read once; `constexpr_*` outputs (compressed weights)
-are computed by their NumPy implementation on the first run and cached on the program. Neither
-`const` ops nor cached values appear in the trace; constexpr ops do (they are real
-decompression steps worth inspecting).
+are computed by their NumPy implementation on the first run and cached on the program. `const`
+ops do not appear in the trace; constexpr ops do on every run, even when served from the cache
+(they are real decompression steps worth inspecting).
 """
 from __future__ import annotations
 
@@ -193,7 +193,9 @@ class _Executor:
                     self.cache[v.name] = val if isinstance(val, str) else self._finalize(np.asarray(val), v, op)
         self.fc.consts_loaded = True
 
-    def _finalize(self, value, var, op):
+    def _finalize(self, value, var, producer):
+        """Cast to the dtype the program declares for `var` (fp16 rounding happens here) and check
+        the shape against the declared one; `producer` is the op (or block) named in errors."""
         dtype = _var_dtype(var)
         if dtype is None:
             return value
@@ -202,14 +204,11 @@ class _Executor:
             if dtype is np.bool_ and arr.dtype != np.bool_:
                 arr = arr != 0
             else:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    arr = arr.astype(dtype)
+                arr = arr.astype(dtype)  # fp16 overflow -> inf, as fp16 storage would (errstate set by run_program)
         expected = _static(var.shape)
         if expected is not None and arr.shape != expected:
-            raise MilExecutionError(
-                f"op {op.name!r} ({op.op_type}) produced shape {arr.shape} for {var.name!r}, "
-                f"the program declares {expected}"
-            )
+            what = f"op {producer.name!r} ({getattr(producer, 'op_type', 'block')})"
+            raise MilExecutionError(f"{what} produced shape {arr.shape} for {var.name!r}, the program declares {expected}")
         return arr
 
     # -- execution ----------------------------------------------------------------------
@@ -271,7 +270,8 @@ class _Executor:
 def _prepare_image(desc: dict, value, var) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float32)
     expected = tuple(desc["shape"])
-    if arr.shape != expected:
+    flexible_ok = desc.get("flexible") and arr.ndim == len(expected) and arr.shape[-1] == expected[-1]
+    if arr.shape != expected and not flexible_ok:
         raise MilExecutionError(
             f"image input {desc['name']!r} expects NHWC pixels of shape {expected} (values 0..255), got {arr.shape}"
         )

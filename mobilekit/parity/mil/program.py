@@ -60,8 +60,8 @@ class MilProgram:
     default_function: str
     function_io: dict[str, tuple[list[dict], list[dict]]]
     function_precision: dict[str, str]
-    # values of const / constexpr outputs per function, filled lazily by the executor
-    cache: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # compile-time values (const / constexpr outputs) per function, filled lazily by the executor
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def functions(self) -> list[str]:
@@ -182,6 +182,7 @@ def _describe_inputs(fn, features) -> list[dict]:
                     "scale": pre["scale"],
                     "bias": pre["bias"],
                     "preprocessing_ops": pre["preprocessing_ops"],
+                    "flexible": feat.type.imageType.WhichOneof("SizeFlexibility") is not None,
                     "program_layout": "NCHW",
                     "program_dtype": _builtin_name(var.dtype),
                 }

@@ -4,15 +4,16 @@ through the MIL executor, against TensorFlow.
 Random initial weights with default BatchNorm statistics make deep nets collapse (MobileNetV2's
 output is ~1e-11), which would make any comparison meaningless, so BatchNorm moving statistics
 are first set to batch statistics of a few random images ("calibration"). The resulting nets are
-ill-conditioned (near-zero variance channels amplify rounding), so fp32 agreement is judged
-relative to the output scale: max-abs <= 1e-4 * max|ref|. Measured (2 CPU cores, this seed):
-MobileNetV2 96px 1.9e-5 relative, and TF float32 itself is as far from a float64 TF run as the
-executor is (checked below).
+ill-conditioned (near-zero-variance channels amplify rounding), and TensorFlow's own float32
+result is measurably off: against a float64 TF run of the same weights it is 1e-5..6e-5 of the
+output scale away (ResNet50 5.7e-5). So fp32 parity is judged two ways:
+- max-abs <= 2e-4 * max|ref| (twice TF's own worst fp32 error; measured 1.8e-6..7.4e-5), and
+- against float64 TF the executor is no further off than TF float32 is (x2 slack).
 
 fp16 programs: PSNR >= 40 dB, except where the model itself cannot reach it in fp16: the gate is
 min(40, PSNR of TF fp32 run with fp16-rounded weights and input - 3 dB). Calibrated random-init
 ResNet50 is such a case: rounding only its weights to fp16 (TF, fp32 arithmetic) already gives
-36.6 dB; the executor's per-op fp16 program gives 35.2 dB. The others measure 44-54 dB.
+36.6 dB; the executor's per-op fp16 program gives 35.4 dB. The others measure 42-54 dB.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ keras = pytest.importorskip("tf_keras")
 
 from mobilekit.parity.mil import load_program, run_program  # noqa: E402
 
-REL_TOL_FP32 = 1e-4
+REL_TOL_FP32 = 2e-4
 PSNR_FP16 = 40.0
 
 # name: (input size, feeds 0..255 pixels (model has its own rescaling) or -1..1 values)
@@ -88,6 +89,17 @@ def _params():
         yield pytest.param(name, marks=marks, id=name)
 
 
+def _float64_reference(name, model, x):
+    size, _ = ARCHS[name]
+    keras.backend.set_floatx("float64")
+    try:
+        m64 = getattr(keras.applications, name)(weights=None, include_top=False, input_shape=(size, size, 3))
+        m64.set_weights([w.astype(np.float64) for w in model.get_weights()])
+        return m64(x.astype(np.float64), training=False).numpy()
+    finally:
+        keras.backend.set_floatx("float32")
+
+
 @pytest.mark.parametrize("name", list(_params()))
 def test_fp32(name):
     model, x, ref = _get(name)
@@ -98,6 +110,10 @@ def test_fp32(name):
     assert scale > 0.1, "degenerate reference (activations collapsed)"
     err = float(np.abs(out - ref).max())
     assert err <= REL_TOL_FP32 * scale, f"{name}: max-abs {err:.3g}, max|ref| {scale:.3g}"
+    ref64 = _float64_reference(name, model, x)
+    tf_err = float(np.abs(ref - ref64).max())
+    exec_err = float(np.abs(out - ref64).max())
+    assert exec_err <= 2.0 * tf_err + 1e-6 * scale, f"{name}: executor {exec_err:.3g} vs TF fp32 {tf_err:.3g} from float64"
 
 
 def _weights_only_fp16_psnr(model, x, ref) -> float:
@@ -115,21 +131,3 @@ def test_fp16(name):
     value = psnr(ref, out)
     bound = min(PSNR_FP16, _weights_only_fp16_psnr(model, x, ref) - 3.0)
     assert value >= bound, f"{name}: fp16 PSNR {value:.1f} dB < {bound:.1f} dB"
-
-
-def test_mobilenetv2_executor_as_accurate_as_tensorflow_fp32():
-    """The residual fp32 difference is float32 arithmetic, not executor semantics: against a
-    float64 TF run of the same weights, the executor is no further off than TF float32 is."""
-    model, x, ref32 = _get("MobileNetV2")
-    size, _ = ARCHS["MobileNetV2"]
-    keras.backend.set_floatx("float64")
-    try:
-        m64 = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(size, size, 3))
-        m64.set_weights([w.astype(np.float64) for w in model.get_weights()])
-        ref64 = m64(x.astype(np.float64), training=False).numpy()
-    finally:
-        keras.backend.set_floatx("float32")
-    _, out = _run(model, x, ct.precision.FLOAT32)
-    tf_err = np.abs(ref32 - ref64).max()
-    exec_err = np.abs(out - ref64).max()
-    assert exec_err <= 2.0 * tf_err + 1e-6, (exec_err, tf_err)

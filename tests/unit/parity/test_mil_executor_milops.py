@@ -17,7 +17,7 @@ ct = pytest.importorskip("coremltools")
 
 from coremltools.converters.mil import Builder as mb  # noqa: E402
 
-from mobilekit.parity.mil import load_program, run_program  # noqa: E402
+from mobilekit.parity.mil import MilExecutionError, load_program, run_program  # noqa: E402
 
 RNG = np.random.default_rng(7)
 
@@ -67,6 +67,7 @@ W_G = rnd(6, 2, 3, 3)
 
 def case_conv_grouped_same_lower():
     w = W_G
+    x = rnd(1, 4, 10, 12)  # odd total padding in both dims (1 and 3): same_lower differs from same
 
     def prog(x):
         return mb.conv(x=x, weight=w, groups=2, pad_type="same_lower", strides=[2, 2], dilations=[1, 2])
@@ -85,7 +86,7 @@ def case_conv_grouped_same_lower():
         ]
         return [nchw(tf.concat(parts, -1))]
 
-    return prog, {"x": X}, ref
+    return prog, {"x": x}, ref
 
 
 def case_conv_custom_pad_bias():
@@ -241,6 +242,25 @@ def case_crop_resize():
     def ref(x):
         y = tf.image.crop_and_resize(nhwc(x), boxes, idx, (5, 4), method="bilinear", extrapolation_value=0.25)
         return [nchw(y)]
+
+    return prog, {"x": x}, ref
+
+
+def case_crop_resize_roi_ios16():
+    # batch of one image: with B > 1 coremltools' type inference declares [N, B, C, th, tw] for a
+    # 5-element roi while its docs (and the TF frontend, which squeezes axis 1) say [N, 1, C, th, tw];
+    # the executor refuses that inconsistency (see test_crop_resize_roi_declared_shape_inconsistency)
+    x = rnd(1, 3, 9, 8)
+    roi = np.array([[0, 0.1, 0.2, 0.7, 0.9], [0, -0.1, 0.0, 1.0, 0.8]], np.float32).reshape(2, 1, 5, 1, 1)
+
+    def prog(x):
+        return mb.crop_resize(x=x, roi=roi, target_height=4, target_width=6, normalized_coordinates=True,
+                              sampling_mode="ALIGN_CORNERS", pad_value=-1.0)
+
+    def ref(x):
+        boxes = roi.reshape(2, 5)
+        y = tf.image.crop_and_resize(nhwc(x), boxes[:, 1:], boxes[:, 0].astype(np.int32), (4, 6), extrapolation_value=-1.0)
+        return [np.transpose(y, (0, 3, 1, 2))[:, None]]  # [N, 1, C, th, tw]
 
     return prog, {"x": x}, ref
 
@@ -482,7 +502,29 @@ def case_reductions_linalg():
     return prog, {"x": x, "a": a, "b": b}, ref
 
 
+def case_fill_range_shape():
+    x = rnd(2, 3, 4)
+
+    def prog(x):
+        shp = mb.shape(x=x)
+        n = mb.cast(x=mb.reduce_prod(x=shp), dtype="fp32")
+        return (
+            mb.cast(x=shp, dtype="fp32"),
+            mb.add(x=mb.fill(shape=shp, value=1.5), y=x),
+            mb.range_1d(start=0.5, end=n, step=2.5),
+            mb.add(x=mb.fill_like(ref_tensor=x, value=-2.0), y=x),
+            mb.cast(x=mb.one_hot(indices=np.array([2, 0, 3], np.int32), one_hot_vector_size=5, axis=0, on_value=3, off_value=-1), dtype="fp32"),
+        )
+
+    def ref(x):
+        return [np.array(x.shape, np.float32), x + 1.5, tf.range(0.5, float(x.size), 2.5), x - 2.0,
+                tf.transpose(tf.one_hot([2, 0, 3], 5, on_value=3.0, off_value=-1.0))]
+
+    return prog, {"x": x}, ref
+
+
 CASES = {
+    "fill_range_shape": case_fill_range_shape,
     "conv_grouped_same_lower": case_conv_grouped_same_lower,
     "conv_custom_pad_bias": case_conv_custom_pad_bias,
     "conv1d_and_3d": case_conv1d_and_3d,
@@ -491,6 +533,7 @@ CASES = {
     "resize_bilinear_modes": case_resize_bilinear_modes,
     "upsample_variants": case_upsample_variants,
     "crop_resize": case_crop_resize,
+    "crop_resize_roi_ios16": case_crop_resize_roi_ios16,
     "norms": case_norms,
     "activations": case_activations,
     "slicing_and_shapes": case_slicing_and_shapes,
@@ -500,10 +543,13 @@ CASES = {
 }
 
 
+OPSETS = {"crop_resize_roi_ios16": ct.target.iOS16}  # op forms that only exist in older opsets
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_mil_op_matches_tensorflow(name, tmp_path):
     prog, feeds, ref = CASES[name]()
-    outs, loaded = run_mil(prog, feeds, tmp_path=tmp_path)
+    outs, loaded = run_mil(prog, feeds, opset=OPSETS.get(name, ct.target.iOS17), tmp_path=tmp_path)
     refs = ref(**feeds)
     assert len(outs) == len(refs)
     for k, (o, r) in enumerate(zip(outs, refs)):
@@ -572,3 +618,14 @@ def test_control_flow_cond_and_while_loop():
         expect_branch = x * 2.0 if x.sum() > 0 else x - 1.0
         np.testing.assert_allclose(outs[0], expect_branch, atol=1e-6)
         np.testing.assert_allclose(outs[1], x * 1.5**5, rtol=1e-6)
+
+
+def test_crop_resize_roi_declared_shape_inconsistency():
+    x = rnd(2, 3, 9, 8)
+    roi = np.array([[1, 0.1, 0.2, 0.7, 0.9]], np.float32).reshape(1, 1, 5, 1, 1)
+
+    def prog(x):
+        return mb.crop_resize(x=x, roi=roi, target_height=4, target_width=6, normalized_coordinates=True)
+
+    with pytest.raises(MilExecutionError, match=r"produced shape \(1, 1, 3, 4, 6\).*declares \(1, 2, 3, 4, 6\)"):
+        run_mil(prog, {"x": x}, opset=ct.target.iOS16)

@@ -113,7 +113,7 @@ def split(call):
     return tuple(np.split(x, cuts, axis=axis))
 
 
-def _index_slices(shape, call, prefix=""):
+def _index_slices(shape, call):
     rank = len(shape)
     begin = [int(v) for v in as_list(call["begin"])]
     end = [int(v) for v in as_list(call["end"])]
