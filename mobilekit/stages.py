@@ -117,6 +117,7 @@ def verify_artifact(ctx: ModelContext, artifact: Path, precision: str, inputs: d
     candidate = chosen.run(artifact, inputs, ctx.io)
     task = (ctx.family.task_metric_name, ctx.family.task_metric) if ctx.family else None
     result = compare_outputs(reference, candidate, tolerance, target=target, precision=precision, runner=chosen.name, task_metric=task)
+    result.candidate_outputs = candidate
     if skipped:
         result.note = "skipped: " + "; ".join(skipped)
     return result

@@ -17,6 +17,7 @@ def parity_command(
     precision: str = typer.Option("fp32", "--precision", help="Which tolerance profile applies: fp32 or fp16."),
     samples: int = typer.Option(8, "--samples", min=1, max=256, help="Number of held-out inputs."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Write parity.json, junit.xml and report.html here."),
     json_mode: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -33,10 +34,16 @@ def parity_command(
             raise InputError(f"{candidate}: candidate not found")
         ctx = load_context(reference, trust=trust_model)
         inputs = parity_inputs(ctx, samples)
-        result = verify_artifact(ctx, candidate, precision, inputs, reference_outputs(ctx, inputs), runner)
+        expected = reference_outputs(ctx, inputs)
+        result = verify_artifact(ctx, candidate, precision, inputs, expected, runner)
         for line in result.checks:
             reporter.stage(line)
         data = result.to_dict()
+        if report_dir is not None:
+            from mobilekit.parity.report import ReportEntry, write_reports
+
+            paths = write_reports([ReportEntry(candidate.name, result, inputs, expected, result.candidate_outputs)], report_dir)
+            data["reports"] = {k: str(v) for k, v in paths.items()}
         data["outputs"] = [{k: o[k] for k in ("name", "max_abs", "mean_abs", "max_rel", "cosine", "psnr", "passed", "failures")}
                            for o in data["outputs"]]
         return data

@@ -1,7 +1,7 @@
 """Parity checks in the order that makes failures readable: names, then shapes, then values."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -36,13 +36,15 @@ class ParityResult:
     task_metric: dict[str, Any] | None = None
     cases: int = 0
     note: str = ""
+    candidate_outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # arrays; not serialized
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, candidate_outputs=None))
+        data.pop("candidate_outputs")
         data["passed"] = self.passed
         return data
 
