@@ -284,9 +284,10 @@ def next_click(pred: np.ndarray, target: np.ndarray) -> Click | None:
     return Click(int(ty[i] + y0 - 1), int(tx[i] + x0 - 1), bool(is_fn))
 
 
-def perturbed_prediction(target: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def perturbed_prediction(target: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarray] = ()) -> np.ndarray:
     """A plausible wrong prediction of `target`: dilated or eroded, shifted, with a bite taken
-    out or a blob added, the kinds of error corrective clicks fix."""
+    out or a blob added, and sometimes merged with a neighbouring object (the confusion that
+    negative clicks on other objects fix): the kinds of error corrective clicks fix."""
     target = _as_mask(target, "target")
     size = max(2, int(0.06 * min(target.shape)))
     pred = target.copy()
@@ -300,10 +301,14 @@ def perturbed_prediction(target: np.ndarray, rng: np.random.Generator) -> np.nda
     yy, xx = np.mgrid[: target.shape[0], : target.shape[1]]
     cy, cx = rng.integers(0, target.shape[0]), rng.integers(0, target.shape[1])
     blob = (yy - cy) ** 2 + (xx - cx) ** 2 <= (2 * size) ** 2
-    return pred & ~blob if rng.random() < 0.5 else pred | blob
+    pred = pred & ~blob if rng.random() < 0.5 else pred | blob
+    if len(others) and rng.random() < 0.5:
+        pred = pred | _as_mask(others[int(rng.integers(len(others)))], "other", target.shape)
+    return pred
 
 
-def simulate_corrective_clicks(target: np.ndarray, rng: np.random.Generator, max_corrections: int = 3) -> list[Click]:
+def simulate_corrective_clicks(target: np.ndarray, rng: np.random.Generator, max_corrections: int = 3,
+                               others: Sequence[np.ndarray] = ()) -> list[Click]:
     """The evaluation protocol's first click, then up to `max_corrections` protocol clicks on the
     errors of a perturbed prediction (each click fixes the error region it lands in), so training
     sees the click patterns NoC evaluation produces without running the model in the loop."""
@@ -312,7 +317,7 @@ def simulate_corrective_clicks(target: np.ndarray, rng: np.random.Generator, max
     if first is None:
         raise InputError("target mask is empty: cannot place clicks")
     clicks = [first]
-    pred = perturbed_prediction(target, rng)
+    pred = perturbed_prediction(target, rng, others)
     for _ in range(int(rng.integers(1, max_corrections + 1))):
         click = next_click(pred, target)
         if click is None:

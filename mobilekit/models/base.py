@@ -49,6 +49,7 @@ class Split:
 
     inputs: dict[str, np.ndarray]
     targets: np.ndarray | None
+    extras: dict[str, Any] = field(default_factory=dict)  # family-specific state (e.g. click lists)
 
     def __len__(self) -> int:
         return len(next(iter(self.inputs.values())))
@@ -89,3 +90,7 @@ class ModelFamily(ABC):
     @abstractmethod
     def evaluate(self, predict, config: "BuildConfig") -> dict[str, float]:
         """Task quality of `predict(inputs: dict) -> dict` on held-out data."""
+
+    def refresh_split(self, predict, split: Split, epoch: int, rng: np.random.Generator) -> None:
+        """Called by the trainer after each epoch; families that train on the model's own
+        errors (interactive segmentation) update `split` in place. Default: nothing."""

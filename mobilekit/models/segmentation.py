@@ -17,6 +17,9 @@ CLICK_TRUNCATE = 255.0
 # How training clicks are made: (strategy, share). The evaluation protocol's first click alone;
 # first click plus corrective clicks on a perturbed prediction; Xu et al.'s random sampling.
 CLICK_STRATEGIES = (("first", 0.35), ("corrective", 0.35), ("xu2016", 0.30))
+ITERATIVE_SHARE = 0.3  # share of training samples that get a model-placed corrective click after an epoch
+ITERATIVE_FROM_EPOCH = 2
+ITERATIVE_MAX_CLICKS = 12
 
 PRESETS: dict[str, dict[str, Any]] = {
     # stages: (squeeze, expand, fire modules) per encoder stage at H/4, H/8, H/16
@@ -75,6 +78,7 @@ class SegmentationFamily(ModelFamily):
         count = {"train": config.data.train_samples, "val": config.data.val_samples, "parity": config.data.parity_samples}[split]
         rng = split_rng(config.seed + 1, split)
         sampling = ClickSampling(**config.data.clicks.model_dump()).scaled(h, w)
+        click_lists: list[list[Click]] = []
         images = np.empty((count, h, w, 3), np.float32)
         clicks = np.empty((count, h, w, 2), np.float32)
         targets = np.empty((count, h, w, 1), np.float32)
@@ -89,13 +93,32 @@ class SegmentationFamily(ModelFamily):
             if strategy == "xu2016":
                 sample_clicks = simulate_training_clicks(sample.target, sample.others, rng, sampling)
             elif strategy == "corrective":
-                sample_clicks = simulate_corrective_clicks(sample.target, rng)
+                sample_clicks = simulate_corrective_clicks(sample.target, rng, others=sample.others)
             else:
                 sample_clicks = [next_click(np.zeros_like(sample.target), sample.target)]
+            click_lists.append(sample_clicks)
             images[i] = sample.image * IMAGE_SCALE
             clicks[i] = normalize_click_maps(encode_click_maps(sample_clicks, h, w, CLICK_TRUNCATE), CLICK_TRUNCATE)
             targets[i, ..., 0] = sample.target
-        return Split({"image": images, "clicks": clicks}, targets)
+        return Split({"image": images, "clicks": clicks}, targets, {"clicks": click_lists})
+
+    def refresh_split(self, predict: Callable[[dict], dict], split: Split, epoch: int, rng: np.random.Generator) -> None:
+        """Iterative click training (as in RITM, Sofiiuk et al. 2022): for a share of the training
+        samples, run the current model and add the evaluation protocol's next click on its own
+        errors, so the model learns to respond to corrective clicks (negatives on confused
+        neighbours especially). Deterministic for a seed."""
+        chosen = np.flatnonzero(rng.random(len(split)) < ITERATIVE_SHARE)
+        if epoch + 1 < ITERATIVE_FROM_EPOCH or not len(chosen):
+            return
+        masks = predict({name: array[chosen] for name, array in split.inputs.items()})["mask"][..., 0] > 0.5
+        height, width = split.targets.shape[1:3]
+        for index, pred in zip(chosen, masks):
+            clicks = split.extras["clicks"][index]
+            click = next_click(pred, split.targets[index, ..., 0] > 0.5)
+            if click is None or len(clicks) >= ITERATIVE_MAX_CLICKS:
+                continue
+            clicks.append(click)
+            split.inputs["clicks"][index] = normalize_click_maps(encode_click_maps(clicks, height, width, CLICK_TRUNCATE), CLICK_TRUNCATE)
 
     def loss(self):
         from mobilekit.train.losses import bce_dice_loss

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from mobilekit.core import cache
 from mobilekit.core.config import BuildConfig
 from mobilekit.models import get_family
@@ -48,6 +50,17 @@ def _progress_callback(keras, total_steps: int, progress: ProgressFn | None):
     return _Cb()
 
 
+def _batch_predictor(model, batch_size: int):
+    """predict(inputs) -> {output name: array} over a whole split, in inference mode."""
+
+    def predict(inputs: dict) -> dict:
+        outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        return dict(zip(model.output_names, outputs))
+
+    return predict
+
+
 def _write_sidecar(out_dir: Path, sidecar: dict) -> None:
     """`model.json` beside the model: family, preset and the config it was trained with."""
     (out_dir / SIDECAR_FILE).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
@@ -81,10 +94,17 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
     if config.training.checkpoints:
         (out_dir / "checkpoints").mkdir(exist_ok=True)
         callbacks.append(keras.callbacks.ModelCheckpoint(str(out_dir / "checkpoints" / "epoch-{epoch:03d}.weights.h5"), save_weights_only=True))
-    history = model.fit(train_split.inputs, train_split.targets, batch_size=config.training.batch_size,
-                        epochs=config.training.epochs, shuffle=True, verbose=0, callbacks=callbacks)
+    losses: list[float] = []
+    refresh_rng = np.random.default_rng([config.seed, 0x5EED])
+    predict = _batch_predictor(model, config.training.batch_size * 4)
+    for epoch in range(config.training.epochs):
+        history = model.fit(train_split.inputs, train_split.targets, batch_size=config.training.batch_size,
+                            initial_epoch=epoch, epochs=epoch + 1, shuffle=True, verbose=0, callbacks=callbacks)
+        losses += [float(v) for v in history.history["loss"]]
+        if epoch + 1 < config.training.epochs:
+            family.refresh_split(predict, train_split, epoch, refresh_rng)
     seconds = time.perf_counter() - started
-    final_loss = float(history.history["loss"][-1])
+    final_loss = losses[-1]
     model.save(out_dir / MODEL_FILE)
     sidecar = {
         "family": config.family,
@@ -92,7 +112,7 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
         "training_key": key,
         "params": int(model.count_params()),
         "final_loss": final_loss,
-        "loss_history": [float(v) for v in history.history["loss"]],
+        "loss_history": losses,
         "config": config.model_dump(mode="json"),
     }
     _write_sidecar(out_dir, sidecar)
