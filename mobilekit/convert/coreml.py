@@ -7,7 +7,6 @@ from pathlib import Path
 
 from mobilekit.convert.base import Artifact, ConvertRequest
 from mobilekit.convert.mlpackage import normalize_mlpackage
-from mobilekit.convert.tracing import serving_function
 from mobilekit.core.clock import artifact_timestamp_iso
 
 _CONVERSION_DATE_KEY = "com.github.apple.coremltools.conversion_date"
@@ -37,14 +36,26 @@ class CoreMLTarget:
     suffix = ".mlpackage"
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
+        from mobilekit.convert.coverage import analyze_target
+
         ct = import_coremltools()
         options = request.options
+        # Lower (exact decompositions) and check every op before anything is written.
+        coverage = analyze_target(model, request.io, self.name)
+        coverage.require_supported()
+        custom_ops = sorted({row.op for row in coverage.custom_layers})
         precision = ct.precision.FLOAT16 if options.compute_precision == "fp16" else ct.precision.FLOAT32
-        mlmodel = ct.convert(
-            [serving_function(model, request.io)], source="tensorflow", inputs=_input_types(ct, request),
-            convert_to="mlprogram", minimum_deployment_target=getattr(ct.target, options.deployment_target),
-            compute_precision=precision, compute_units=getattr(ct.ComputeUnit, options.compute_units.upper()),
-        )
+        if custom_ops:  # custom layers exist only in the neural-network format (DESIGN.md §4)
+            from mobilekit.convert.ops.coreml_custom import convert_neuralnetwork
+
+            mlmodel = convert_neuralnetwork(coverage.function, _input_types(ct, request), custom_ops,
+                                            getattr(ct.ComputeUnit, options.compute_units.upper()))
+        else:
+            mlmodel = ct.convert(
+                [coverage.function], source="tensorflow", inputs=_input_types(ct, request),
+                convert_to="mlprogram", minimum_deployment_target=getattr(ct.target, options.deployment_target),
+                compute_precision=precision, compute_units=getattr(ct.ComputeUnit, options.compute_units.upper()),
+            )
         spec = mlmodel.get_spec()
         # TF names outputs Identity, Identity_1, ... in sorted order of the serving dict's keys.
         for produced, wanted in zip([o.name for o in spec.description.output], sorted(t.name for t in request.io.outputs)):
@@ -65,13 +76,19 @@ class CoreMLTarget:
             shutil.rmtree(out_path)
         mlmodel.save(str(out_path))
         normalize_mlpackage(out_path)
-        return Artifact(self.name, out_path, options.compute_precision, {
-            "format": "mlprogram",
+        details = {
+            "format": "neuralnetwork" if custom_ops else "mlprogram",
             "deployment_target": options.deployment_target,
             "compute_precision": options.compute_precision,
             "compute_units": options.compute_units,
             "spec_version": int(spec.specificationVersion),
-        })
+        }
+        if coverage.routes():
+            details["op_routes"] = coverage.routes()
+        if custom_ops:
+            # fp32 weights; Core ML picks the arithmetic precision of a neural network at run time
+            details["compute_precision"] = "fp32 weights (neural-network format: runtime-chosen precision)"
+        return Artifact(self.name, out_path, "fp32" if custom_ops else options.compute_precision, details)
 
 
 COREML = CoreMLTarget()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from mobilekit.convert.base import Artifact, ConvertRequest
 from mobilekit.convert.metadata import populate_tflite_metadata
-from mobilekit.convert.tracing import serving_function
 from mobilekit.core.fsio import write_bytes_atomic
 from mobilekit.core.tf import tf_and_keras
 
@@ -18,23 +17,48 @@ class TFLiteTarget:
     suffix = ".tflite"
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
+        from mobilekit.convert.coverage import analyze_target, parse_tflite_op_errors, quiet_stderr
+
         tf, _ = tf_and_keras()
-        function = serving_function(model, request.io)
         with tempfile.TemporaryDirectory() as tmp:
-            module = tf.Module()
-            module.model = model
-            tf.saved_model.save(module, tmp, signatures={SIGNATURE: function})
-            converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[SIGNATURE])
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-            if request.options.precision == "fp16":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.target_spec.supported_types = [tf.float16]
-            flatbuffer = converter.convert()
+            def to_flatbuffer(function, ops_sets: list[str]) -> bytes:
+                if not any(Path(tmp).iterdir()):  # one SavedModel serves every attempt (same function)
+                    module = tf.Module()
+                    module.model = model
+                    tf.saved_model.save(module, tmp, signatures={SIGNATURE: function})
+                converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[SIGNATURE])
+                converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in ops_sets]
+                if request.options.precision == "fp16":
+                    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                    converter.target_spec.supported_types = [tf.float16]
+                return converter.convert()
+
+            builtins: dict[str, bytes] = {}
+
+            def builtins_only(function) -> dict[str, str]:
+                """Coverage's probe is the real builtins-only conversion: its errors list the ops."""
+                try:
+                    with quiet_stderr():
+                        builtins["flatbuffer"] = to_flatbuffer(function, ["TFLITE_BUILTINS"])
+                    return {}
+                except Exception as exc:
+                    found = parse_tflite_op_errors(str(exc))
+                    if not found:
+                        raise
+                    return found
+
+            # Lower (exact decompositions) and check every op before anything is written.
+            coverage = analyze_target(model, request.io, self.name, probe=builtins_only)
+            coverage.require_supported()
+            ops_sets = ["TFLITE_BUILTINS", "SELECT_TF_OPS"] if coverage.select_tf_ops else ["TFLITE_BUILTINS"]
+            flatbuffer = builtins.get("flatbuffer") or to_flatbuffer(coverage.function, ops_sets)
         input_order, output_order = tensor_order(flatbuffer)
         write_bytes_atomic(out_path, populate_tflite_metadata(flatbuffer, request, input_order, output_order))
-        return Artifact(self.name, out_path, request.options.precision, {
-            "signature": SIGNATURE, "ops": ["TFLITE_BUILTINS"], "delegates_tested": ["xnnpack"],
-            "input_order": input_order, "output_order": output_order})
+        details = {"signature": SIGNATURE, "ops": ops_sets, "delegates_tested": ["xnnpack"],
+                   "input_order": input_order, "output_order": output_order}
+        if coverage.routes():
+            details["op_routes"] = coverage.routes()  # per op: decomposition rule or SELECT_TF_OPS
+        return Artifact(self.name, out_path, request.options.precision, details)
 
 
 def tensor_order(flatbuffer: bytes) -> tuple[list[str], list[str]]:

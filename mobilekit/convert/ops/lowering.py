@@ -1,0 +1,84 @@
+"""Lowering: trace a model for one target with mobilekit layers emitting decompositions.
+
+A converter traces the serving function inside `lowering(target)`; while it is active, each
+mobilekit layer (`mobilekit.models.layers`) asks `Lowering.lower` whether the first applicable
+handler of its (target, op type) chain is a decomposition, and if so emits it instead of the TF op
+(recorded in `records`). The active lowering lives in a ContextVar only for the duration of that
+trace, so a model outside conversion always runs the TF ops.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from mobilekit.convert.ops.registry import Decomposition, resolve
+
+_ACTIVE: contextvars.ContextVar["Lowering | None"] = contextvars.ContextVar("mobilekit_lowering", default=None)
+
+
+@dataclass(frozen=True)
+class Decomposed:
+    """A mobilekit layer that emitted a decomposition instead of its TF op."""
+
+    op: str
+    rule: str
+    summary: str
+    layer: str
+    scope: str  # the layer's name scope in the traced graph (the op's nodes lived under it)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A mobilekit layer that emitted its TF op (no decomposition applies), and why."""
+
+    op: str
+    scope: str
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class Lowering:
+    target: str
+    records: list[Decomposed] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)
+
+    def lower(self, layer, x):
+        """The decomposition of `layer`'s op applied to `x`, or None to emit the TF op."""
+        site = layer.op_site(x)
+        handler, reasons = resolve(self.target, site)
+        if not isinstance(handler, Decomposition):
+            # kernel route (or unsupported): the converter and coverage see the TF op; keep the
+            # layer's reasons (they know more than the graph, e.g. the static input shape)
+            kept = Kept(site.op_type, site.node, tuple(reasons))
+            if kept not in self.kept:
+                self.kept.append(kept)
+            return None
+        record = Decomposed(site.op_type, handler.rule, handler.summary, layer.name, site.node)
+        if record not in self.records:  # a layer traced twice (e.g. re-used) is one site
+            self.records.append(record)
+        return handler.decompose(x, site)
+
+
+def current_lowering() -> Lowering | None:
+    return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def lowering(target: str) -> Iterator[Lowering]:
+    active = Lowering(target)
+    token = _ACTIVE.set(active)
+    try:
+        yield active
+    finally:
+        _ACTIVE.reset(token)
+
+
+def lowered_serving_function(model, io, target: str):
+    """(concrete serving function traced for `target`, the `Lowering` with what the layers did)."""
+    from mobilekit.convert.tracing import serving_function
+
+    with lowering(target) as active:
+        fn = serving_function(model, io)
+    return fn, active
