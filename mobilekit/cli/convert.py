@@ -1,8 +1,9 @@
-"""`mobilekit convert coreml|tflite`."""
+"""`mobilekit convert coreml|tflite|onnx`."""
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -12,6 +13,7 @@ from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
 class TargetChoice(str, Enum):
     coreml = "coreml"
     tflite = "tflite"
+    onnx = "onnx"
 
 
 def convert_command(
@@ -19,17 +21,19 @@ def convert_command(
     model: Path = typer.Option(..., "--model", "-m", help="Reference model: .keras, .h5 or a SavedModel directory."),
     out: Path = typer.Option(Path("converted"), "--out", "-o", help="Output directory."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code (Lambda, custom classes)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32 or fp16 (default: the target's configured precision; "
+                                            "Core ML fp16, TFLite and ONNX fp32). Pass the same to `parity --precision`."),
     json_mode: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Convert a reference model. Models trained by mobilekit carry their I/O contract in model.json."""
 
     def action(reporter):
-        from mobilekit.stages import convert_artifact, load_context
+        from mobilekit.stages import convert_artifact, convert_request, load_context
 
         ctx = load_context(model, trust=trust_model)
         reporter.stage(f"converting {model} to {target.value}")
-        artifact = convert_artifact(ctx, target.value, out)
+        artifact = convert_artifact(ctx, target.value, out, convert_request(ctx, target.value, precision=precision))
         return {"artifacts": [str(artifact.path)], "target": artifact.target, "precision": artifact.precision}
 
     run_command(action, json_mode, quiet, lambda s: "\n".join(f"artifact: {a}" for a in s["artifacts"]))

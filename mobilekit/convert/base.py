@@ -41,6 +41,7 @@ class Target(Protocol):
 TARGETS: Registry[Target] = Registry("conversion target")
 TARGETS.register_lazy("coreml", "mobilekit.convert.coreml:COREML")
 TARGETS.register_lazy("tflite", "mobilekit.convert.tflite:TFLITE")
+TARGETS.register_lazy("onnx", "mobilekit.convert.onnx:ONNX")
 
 # Which targets a platform bundle carries.
 PLATFORMS: dict[str, tuple[str, ...]] = {"ios": ("coreml",), "android": ("tflite",)}
