@@ -12,12 +12,13 @@ from typing import Any, Sequence
 
 from mobilekit.bundle.writer import publish_unpacked, write_manifest, zip_tree
 from mobilekit.core.clock import artifact_timestamp_iso
-from mobilekit.core.config import BuildConfig, load_config
+from mobilekit.core.config import BundleMeta, load_config
 from mobilekit.core.errors import GateFailed
 from mobilekit.core.progress import Reporter, SilentReporter
 from mobilekit.core.toolchain import toolchain_versions
 from mobilekit.models import get_family
 from mobilekit.parity.compare import ParityResult
+from mobilekit.parity.report import ReportEntry, write_reports
 
 ALL_PLATFORMS = ("ios", "android")
 
@@ -31,6 +32,7 @@ class BuildResult:
     quality: dict[str, float]
     config_sha256: str
     not_verified: list[str] = field(default_factory=list)
+    reports: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -41,6 +43,7 @@ class BuildResult:
             "parity": self.parity,
             "quality": self.quality,
             "config_sha256": self.config_sha256,
+            "reports": self.reports,
         }
 
 
@@ -53,8 +56,18 @@ def resolve_platforms(platform: str) -> tuple[str, ...]:
     return chosen
 
 
-def bundle_stem(config: BuildConfig, platform: str) -> str:
-    return f"{config.bundle.name}-{config.bundle.version}-{platform}"
+@dataclass(frozen=True)
+class BundleIdentity:
+    """What names a bundle and goes into its manifest besides the artifacts."""
+
+    meta: BundleMeta
+    family: str
+    preset: str
+    config_sha256: str
+    model: dict[str, Any]
+
+    def stem(self, platform: str) -> str:
+        return f"{self.meta.name}-{self.meta.version}-{platform}"
 
 
 def build(platform: str = "ios", config_path: Path | str | None = None, out_dir: Path | str = "dist", *,
@@ -64,9 +77,9 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
     config, _ = load_config(config_path)  # validation happens before any heavy work
     platforms = resolve_platforms(platform)
     reporter = reporter or SilentReporter()
-    out_dir = Path(out_dir)
 
-    from mobilekit.stages import ModelContext, convert_artifact, platform_targets, reference_outputs, verify_artifact
+    from mobilekit.core.loading import load_keras_model
+    from mobilekit.stages import ModelContext, reference_outputs
     from mobilekit.train.trainer import train
 
     family = get_family(config.family)
@@ -76,49 +89,89 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
         trained = train(config, work / "train", progress=reporter.progress)
         if trained.cached:
             reporter.stage("reusing the cached trained model (same training config)")
-        from mobilekit.core.loading import load_keras_model
-
         ctx = ModelContext(load_keras_model(trained.model_path), family.io(config), trained.model_path, config, family)
+        check_op_coverage(ctx, platforms, reporter)  # every op, every target, before anything is written
         reporter.stage("evaluating on held-out data")
         quality = family.evaluate(_keras_predict(ctx), config)
-        inputs = ctx.family.make_split(config, "parity").inputs
-        reference = reference_outputs(ctx, inputs)
+        inputs = family.make_split(config, "parity").inputs
+        identity = BundleIdentity(config.bundle, config.family, config.preset, config.sha256(),
+                                  {"params": trained.params, "quality": quality, "labels": list(family.labels)})
+        return package_bundles(ctx, platforms, identity, inputs, reference_outputs(ctx, inputs), Path(out_dir), work,
+                               reporter=reporter, unpacked=unpacked, require_complete_parity=require_complete_parity)
 
-        parity: dict[str, dict[str, Any]] = {}
-        staged: list[tuple[str, Path]] = []
-        for name in platforms:
-            stage = work / "bundles" / bundle_stem(config, name)
-            artifacts, results = [], []
-            for target in platform_targets(name):
-                reporter.stage(f"{name}: converting to {target}")
-                artifact = convert_artifact(ctx, target, stage / "models")
-                reporter.stage(f"{name}: parity of {artifact.path.name}")
-                result = verify_artifact(ctx, artifact.path, artifact.precision, inputs, reference)
-                for line in result.checks:
-                    reporter.stage(f"  {line}")
-                if result.status == "not_run":
-                    reporter.warn(f"{target} parity NOT verified: {result.note}")
-                artifacts.append(artifact)
-                results.append(result)
-                parity[f"{name}/{artifact.path.relative_to(stage).as_posix()}"] = result.to_dict()
-            _write_parity_report(stage, results)
-            write_manifest(stage, _manifest(config, name, ctx, artifacts, results, stage, quality, trained.params))
-            staged.append((name, stage))
 
-        failed = [key for key, r in parity.items() if r["status"] == "failed"]
-        not_verified = [key for key, r in parity.items() if r["status"] == "not_run"]
-        result = BuildResult([], not failed and len(not_verified) < len(parity), not failed and not not_verified,
-                             parity, quality, config.sha256(), not_verified)
-        if failed or (require_complete_parity and not_verified):
-            reason = f"parity failed for {', '.join(failed)}" if failed else f"parity not verified for {', '.join(not_verified)}"
-            raise GateFailed(f"{reason}; no bundle published", result.summary())
-        for name, stage in staged:
-            destination = out_dir / f"{bundle_stem(config, name)}.zip"
-            zip_tree(stage, destination)
-            if unpacked:
-                publish_unpacked(stage, out_dir / bundle_stem(config, name))
-            result.bundles.append(destination)
-        return result
+def build_model_bundle(ctx, platform: str = "ios", out_dir: Path | str = "dist", *, meta: BundleMeta | None = None,
+                       samples: int = 4, reporter: Reporter | None = None, unpacked: bool = False,
+                       require_complete_parity: bool = False) -> BuildResult:
+    """Bundle an already-trained model (a `stages.ModelContext`, e.g. a tf_keras model using
+    `mobilekit.models.layers`): the stages of `build` after training — op coverage, conversion,
+    parity gate, kernel emission, manifest, deterministic zip — on `samples` seeded inputs (or the
+    family's parity split when the context has a config). Same gates and exit codes as `build`."""
+    import hashlib
+
+    from mobilekit.stages import convert_request, parity_inputs, platform_targets, reference_outputs
+
+    platforms = resolve_platforms(platform)
+    reporter = reporter or SilentReporter()
+    check_op_coverage(ctx, platforms, reporter)
+    meta = meta or convert_request(ctx, platform_targets(platforms[0])[0]).meta
+    config_sha = ctx.config.sha256() if ctx.config else hashlib.sha256(ctx.model.to_json().encode()).hexdigest()
+    identity = BundleIdentity(meta, ctx.family_name or "generic", ctx.config.preset if ctx.config else "none", config_sha,
+                              {"params": int(ctx.model.count_params()), "quality": {},
+                               "labels": list(ctx.family.labels) if ctx.family else []})
+    inputs = parity_inputs(ctx, samples)
+    with tempfile.TemporaryDirectory(prefix="mobilekit-bundle-") as work:
+        return package_bundles(ctx, platforms, identity, inputs, reference_outputs(ctx, inputs), Path(out_dir), Path(work),
+                               reporter=reporter, unpacked=unpacked, require_complete_parity=require_complete_parity)
+
+
+def package_bundles(ctx, platforms: Sequence[str], identity: BundleIdentity, inputs: dict, reference: dict, out_dir: Path,
+                    work: Path, *, reporter: Reporter, unpacked: bool, require_complete_parity: bool) -> BuildResult:
+    """Convert, gate, emit kernels and stage one bundle per platform; write the reports; publish the
+    zips only when no gate failed (and, if required, none was skipped)."""
+    from mobilekit.parity.mil_custom_ops import verify_converted
+    from mobilekit.stages import convert_artifact, convert_request, platform_targets
+
+    parity: dict[str, dict[str, Any]] = {}
+    staged: list[tuple[str, Path]] = []
+    report_entries = []
+    for name in platforms:
+        stage = work / "bundles" / identity.stem(name)
+        artifacts, results = [], []
+        for target in platform_targets(name):
+            reporter.stage(f"{name}: converting to {target}")
+            artifact = convert_artifact(ctx, target, stage / "models", convert_request(ctx, target, identity.meta))
+            reporter.stage(f"{name}: parity of {artifact.path.name}")
+            result = verify_converted(ctx, artifact, inputs, reference)
+            for line in result.checks:
+                reporter.stage(f"  {line}")
+            if result.status == "not_run":
+                reporter.warn(f"{target} parity NOT verified: {result.note}")
+            artifacts.append(artifact)
+            results.append(result)
+            report_entries.append(ReportEntry(f"{name}/{artifact.path.name}", result, inputs, reference, result.candidate_outputs))
+            parity[f"{name}/{artifact.path.relative_to(stage).as_posix()}"] = result.to_dict()
+        _write_parity_report(stage, results)
+        kernels = stage_kernels(artifacts, stage, identity.meta.name)
+        write_manifest(stage, _bundle_manifest(identity, name, ctx, artifacts, results, stage, kernels))
+        staged.append((name, stage))
+
+    reports = write_reports(report_entries, out_dir / "reports" / f"{identity.meta.name}-{identity.meta.version}")
+    failed = [key for key, r in parity.items() if r["status"] == "failed"]
+    not_verified = [key for key, r in parity.items() if r["status"] == "not_run"]
+    result = BuildResult([], not failed and len(not_verified) < len(parity), not failed and not not_verified,
+                         parity, identity.model.get("quality", {}), identity.config_sha256, not_verified,
+                         {k: str(v) for k, v in reports.items()})
+    if failed or (require_complete_parity and not_verified):
+        reason = f"parity failed for {', '.join(failed)}" if failed else f"parity not verified for {', '.join(not_verified)}"
+        raise GateFailed(f"{reason}; no bundle published", result.summary())
+    for name, stage in staged:
+        destination = out_dir / f"{identity.stem(name)}.zip"
+        zip_tree(stage, destination)
+        if unpacked:
+            publish_unpacked(stage, out_dir / identity.stem(name))
+        result.bundles.append(destination)
+    return result
 
 
 def _keras_predict(ctx):
@@ -133,19 +186,19 @@ def _write_parity_report(stage: Path, results: Sequence[ParityResult]) -> None:
     (stage / "parity" / "parity.json").write_text(json.dumps([r.to_dict() for r in results], indent=2, sort_keys=True) + "\n")
 
 
-def _manifest(config: BuildConfig, platform: str, ctx, artifacts, results: Sequence[ParityResult], stage: Path,
-              quality: dict[str, float], params: int) -> dict[str, Any]:
+def _bundle_manifest(identity: BundleIdentity, platform: str, ctx, artifacts, results: Sequence[ParityResult], stage: Path,
+                     custom_kernels: Sequence[dict[str, Any]]) -> dict[str, Any]:
     def size(path: Path) -> int:
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
-    meta = config.bundle
+    meta = identity.meta
     return {
         "schema_version": "1.0",
         "name": meta.name, "version": meta.version, "platform": platform,
-        "family": config.family, "preset": config.preset,
+        "family": identity.family, "preset": identity.preset,
         "description": meta.description, "author": meta.author, "license": meta.license,
         "created": artifact_timestamp_iso(),
-        "config_sha256": config.sha256(),
+        "config_sha256": identity.config_sha256,
         "inputs": [t.to_manifest() for t in ctx.io.inputs],
         "outputs": [t.to_manifest() for t in ctx.io.outputs],
         "artifacts": [{"target": a.target, "path": a.path.relative_to(stage).as_posix(), "precision": a.precision,
@@ -154,8 +207,32 @@ def _manifest(config: BuildConfig, platform: str, ctx, artifacts, results: Seque
         "parity_passed": not any(r.status == "failed" for r in results) and any(r.status == "passed" for r in results),
         "parity_complete": all(r.status == "passed" for r in results),
         "optimization": {"applied": []},
-        "custom_kernels": [],
-        "model": {"params": params, "quality": quality, "labels": list(ctx.family.labels)},
+        "custom_kernels": list(custom_kernels),
+        "model": identity.model,
         "toolchain": toolchain_versions(),
         "files": {},
     }
+
+
+def check_op_coverage(ctx, platforms: Sequence[str], reporter: Reporter | None = None) -> None:
+    """Op coverage for every target of `platforms`: raises UnsupportedOpsError (exit 1) listing every
+    unsupported op and node of every target at once, before any conversion output is written."""
+    from mobilekit.convert.coverage import coverage_report
+    from mobilekit.stages import platform_targets
+
+    targets = sorted({t for p in platforms for t in platform_targets(p)})
+    if reporter is not None:
+        reporter.stage(f"checking op coverage for {', '.join(targets)}")
+    coverage_report(ctx.model, ctx.io, targets).require_supported()
+
+
+def stage_kernels(artifacts, stage: Path, model_name: str) -> list[dict[str, Any]]:
+    """The manifest's `custom_kernels` for the staged artifacts: Core ML custom layers (their Swift /
+    Metal sources copied under `kernels/`, see mobilekit.shaders.emit) and TFLite Select TF ops."""
+    from mobilekit.shaders.emit import emit_kernels, select_tf_ops_entries
+
+    entries: list[dict[str, Any]] = []
+    for artifact in artifacts:
+        routes = artifact.details.get("op_routes", [])
+        entries += emit_kernels(routes, stage, model_name) if artifact.target == "coreml" else select_tf_ops_entries(routes)
+    return entries

@@ -3,6 +3,7 @@ context, make parity inputs, convert, and verify an artifact against the referen
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,9 @@ def load_context(model_path: Path, *, trust: bool = False) -> ModelContext:
         config = parse_config(data["config"], str(sidecar))
         family = get_family(config.family)
         return ModelContext(model, family.io(config), model_path, config, family)
-    from mobilekit.models.generic import io_from_keras
+    from mobilekit.models.generic import model_io  # Keras config (tf_keras / Keras 3) or SavedModel signature
 
-    return ModelContext(model, io_from_keras(model), model_path)
+    return ModelContext(model, model_io(model), model_path)
 
 
 def parity_inputs(ctx: ModelContext, samples: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -69,23 +70,42 @@ def reference_outputs(ctx: ModelContext, inputs: dict[str, np.ndarray]) -> dict[
     return {name: np.concatenate([c[name] for c in per_case]) for name in per_case[0]}
 
 
-def convert_request(ctx: ModelContext, target: str, meta: BundleMeta | None = None, options: Any = None) -> ConvertRequest:
+def convert_request(ctx: ModelContext, target: str, meta: BundleMeta | None = None, options: Any = None,
+                    precision: str | None = None) -> ConvertRequest:
+    """`precision` (fp32/fp16) overrides the target options' default precision."""
     from mobilekit.core.config import TargetsConfig
 
     config = ctx.config
-    meta = meta or (config.bundle if config else BundleMeta(name=ctx.path.stem.lower().replace(".", "-")[:63] or "model", version="0.0.0"))
-    options = options or getattr(config.targets if config else TargetsConfig(), target)
+    name = re.sub(r"[^a-z0-9_-]", "-", ctx.path.stem.lower()).strip("-_")[:63] or "model"
+    meta = meta or (config.bundle if config else BundleMeta(name=name, version="0.0.0"))
+    # targets without a config section (onnx) get None: the target's own defaults
+    options = options or getattr(config.targets if config else TargetsConfig(), target, None)
+    if precision is not None:
+        options = _with_precision(target, options, precision)
     user = {"mobilekit.family": ctx.family_name or "generic"}
     if config is not None:
         user.update({"mobilekit.preset": config.preset, "mobilekit.config_sha256": config.sha256()})
     return ConvertRequest(ctx.io, meta, options, ctx.family.labels if ctx.family else (), user)
 
 
+def _with_precision(target: str, options: Any, precision: str) -> Any:
+    if precision not in ("fp32", "fp16"):
+        raise InputError(f"precision must be fp32 or fp16, got {precision!r}")
+    field = next((f for f in ("compute_precision", "precision") if f in type(options).model_fields), None) if options is not None else None
+    if field is None:
+        if precision != "fp32":
+            raise InputError(f"the {target} target converts fp32 only")
+        return options
+    return options.model_copy(update={field: precision})
+
+
 def convert_artifact(ctx: ModelContext, target: str, out_dir: Path, request: ConvertRequest | None = None) -> Artifact:
     converter = TARGETS.get(target)
     request = request or convert_request(ctx, target)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return converter.convert(ctx.model, request, out_dir / f"{request.meta.name}{converter.suffix}")
+    from mobilekit.models.generic import for_conversion  # Keras 3 models: variables tracked for the re-save
+
+    return converter.convert(for_conversion(ctx.model), request, out_dir / f"{request.meta.name}{converter.suffix}")
 
 
 def runner_for_artifact(artifact: Path, runner: str | None = None):
@@ -118,9 +138,43 @@ def verify_artifact(ctx: ModelContext, artifact: Path, precision: str, inputs: d
     task = (ctx.family.task_metric_name, ctx.family.task_metric) if ctx.family else None
     result = compare_outputs(reference, candidate, tolerance, target=target, precision=precision, runner=chosen.name, task_metric=task)
     result.candidate_outputs = candidate
+    if result.status == "failed" and target in LOCALIZABLE_TARGETS:
+        _localize(ctx, artifact, inputs, tolerance, precision, result)
     if skipped:
         result.note = "skipped: " + "; ".join(skipped)
     return result
+
+
+def artifact_precision(artifact: Path) -> str:
+    """The precision a converted artifact computes in: an ML program says so (fp16 casts);
+    TFLite and ONNX artifacts are taken as fp32 unless the caller says otherwise."""
+    if target_of(artifact) == "coreml":
+        from mobilekit.parity.mil import MilExecutionError, load_program
+
+        try:
+            return load_program(artifact).compute_precision
+        except MilExecutionError:
+            return "fp32"  # neural-network format (custom layers) runs fp32
+    return "fp32"
+
+
+LOCALIZABLE_TARGETS = ("coreml", "tflite")
+
+
+def _localize(ctx: ModelContext, artifact: Path, inputs, tolerance, precision: str, result: ParityResult) -> None:
+    """Name the first op whose error exceeds the tolerance (O(log n) comparisons), with fp16 range advice."""
+    from mobilekit.parity.localize import LocalizeError, localize_divergence
+
+    try:
+        divergence = localize_divergence(ctx, artifact, inputs, tolerance, precision)
+    except LocalizeError as exc:
+        result.checks.append(f"- first divergent op not localized: {exc}")
+        return
+    if divergence is None:
+        result.checks.append("- first divergent op: none found (only the task metric failed, or the failure needs XNNPACK)")
+        return
+    result.divergence = divergence.to_dict()
+    result.checks.append(f"✗ {divergence.summary()}")
 
 
 def platform_targets(platform: str) -> tuple[str, ...]:

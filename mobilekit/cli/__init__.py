@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import typer
 
-from mobilekit.cli import bundle
+from mobilekit.cli import bundle, qa
 from mobilekit.cli.build import build_command
 from mobilekit.cli.convert import convert_command
+from mobilekit.cli.coverage import coverage_command
 from mobilekit.cli.doctor import doctor_command
 from mobilekit.cli.evaluate import eval_command, predict_app
 from mobilekit.cli.parity import parity_command
@@ -16,10 +17,12 @@ app = typer.Typer(name="mobilekit", no_args_is_help=True, add_completion=False, 
 app.command("build")(build_command)
 app.command("train")(train_command)
 app.command("convert")(convert_command)
-app.command("parity")(parity_command)
+app.command("coverage")(coverage_command)
+app.command("parity", cls=qa.ParityCommand)(parity_command)  # + `parity fixtures|ingest` (= `qa ...`)
 app.command("doctor")(doctor_command)
 app.command("eval")(eval_command)
 app.add_typer(bundle.app, name="bundle")
+app.add_typer(qa.app, name="qa")
 app.add_typer(predict_app, name="predict")
 
 

@@ -14,7 +14,8 @@ def parity_command(
     reference: Path = typer.Option(..., "--reference", "-r", help="Reference model (.keras, .h5, SavedModel dir)."),
     candidate: Path = typer.Option(..., "--candidate", "-k", help="Converted artifact (.tflite, .mlpackage)."),
     runner: Optional[str] = typer.Option(None, "--runner", help="Runner to execute the candidate (default: the target's gate runner)."),
-    precision: str = typer.Option("fp32", "--precision", help="Which tolerance profile applies: fp32 or fp16."),
+    precision: Optional[str] = typer.Option(None, "--precision",
+                                            help="Tolerance profile: fp32 or fp16 (default: read from a Core ML program, else fp32)."),
     samples: int = typer.Option(8, "--samples", min=1, max=256, help="Number of held-out inputs."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Write parity.json, junit.xml and report.html here."),
@@ -28,14 +29,17 @@ def parity_command(
         from mobilekit.core.errors import InputError
         from mobilekit.stages import load_context, parity_inputs, reference_outputs, verify_artifact
 
-        if precision not in ("fp32", "fp16"):
+        if precision not in (None, "fp32", "fp16"):
             raise InputError(f"--precision must be fp32 or fp16, got {precision!r}")
         if not candidate.exists():
             raise InputError(f"{candidate}: candidate not found")
+        from mobilekit.stages import artifact_precision
+
+        profile = precision or artifact_precision(candidate)
         ctx = load_context(reference, trust=trust_model)
         inputs = parity_inputs(ctx, samples)
         expected = reference_outputs(ctx, inputs)
-        result = verify_artifact(ctx, candidate, precision, inputs, expected, runner)
+        result = verify_artifact(ctx, candidate, profile, inputs, expected, runner)
         for line in result.checks:
             reporter.stage(line)
         data = result.to_dict()

@@ -36,6 +36,7 @@ class ParityResult:
     task_metric: dict[str, Any] | None = None
     cases: int = 0
     note: str = ""
+    divergence: dict[str, Any] | None = None  # first divergent op, when a failed check was localized
     candidate_outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # arrays; not serialized
 
     @property

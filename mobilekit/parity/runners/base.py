@@ -42,11 +42,16 @@ RUNNERS: Registry[Runner] = Registry("parity runner")
 RUNNERS.register_lazy("litert", "mobilekit.parity.runners.litert:LITERT_XNNPACK")
 RUNNERS.register_lazy("litert-builtin", "mobilekit.parity.runners.litert:LITERT_BUILTIN")
 RUNNERS.register_lazy("coreml-macos", "mobilekit.parity.runners.coreml_macos:COREML_MACOS")
+RUNNERS.register_lazy("coreml-macos-all", "mobilekit.parity.runners.coreml_macos:COREML_MACOS_ALL")
+RUNNERS.register_lazy("coreml-macos-gpu", "mobilekit.parity.runners.coreml_macos:COREML_MACOS_GPU")
+RUNNERS.register_lazy("coreml-macos-ne", "mobilekit.parity.runners.coreml_macos:COREML_MACOS_NE")
 RUNNERS.register_lazy("mil-executor", "mobilekit.parity.runners.mil_executor:MIL_EXECUTOR")
+RUNNERS.register_lazy("onnxruntime", "mobilekit.parity.runners.onnxruntime:ONNXRUNTIME_CPU")
 
 # Runners tried in order for each target's parity gate: the first available one gates the build.
 # Core ML: the real framework where it exists (macOS), else the MIL executor.
-GATE_RUNNERS: dict[str, tuple[str, ...]] = {"tflite": ("litert",), "coreml": ("coreml-macos", "mil-executor")}
+GATE_RUNNERS: dict[str, tuple[str, ...]] = {"tflite": ("litert",), "coreml": ("coreml-macos", "mil-executor"),
+                                             "onnx": ("onnxruntime",)}
 
 
 def gate_runner(target: str) -> tuple[Runner | None, list[str]]:

@@ -11,12 +11,12 @@ from mobilekit.parity.runners.base import Runner, pixel_inputs, stack_cases
 
 
 class CoreMLMacOSRunner(Runner):
-    name = "coreml-macos"
     target = "coreml"
-    description = "Core ML framework prediction via coremltools (macOS)"
 
-    def __init__(self, compute_units: str = "CPU_ONLY") -> None:
+    def __init__(self, name: str, compute_units: str) -> None:
+        self.name = name
         self.compute_units = compute_units
+        self.description = f"Core ML framework prediction via coremltools (macOS, compute units {compute_units})"
 
     def unavailable_reason(self) -> str | None:
         if platform.system() != "Darwin":
@@ -38,4 +38,9 @@ class CoreMLMacOSRunner(Runner):
         return stack_cases(per_case)
 
 
-COREML_MACOS = CoreMLMacOSRunner()
+# One runner per compute-unit setting; the gate uses CPU_ONLY (deterministic, fp32-capable),
+# QA runs the others with `--runner` to see what GPU / Neural Engine numerics do.
+COREML_MACOS = CoreMLMacOSRunner("coreml-macos", "CPU_ONLY")
+COREML_MACOS_ALL = CoreMLMacOSRunner("coreml-macos-all", "ALL")
+COREML_MACOS_GPU = CoreMLMacOSRunner("coreml-macos-gpu", "CPU_AND_GPU")
+COREML_MACOS_NE = CoreMLMacOSRunner("coreml-macos-ne", "CPU_AND_NE")
