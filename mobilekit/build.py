@@ -14,6 +14,7 @@ from mobilekit.bundle.writer import publish_unpacked, write_manifest, zip_tree
 from mobilekit.core.clock import artifact_timestamp_iso
 from mobilekit.core.config import BundleMeta, load_config
 from mobilekit.core.errors import GateFailed
+from mobilekit.core.fsio import disk_bytes
 from mobilekit.core.progress import Reporter, SilentReporter
 from mobilekit.core.toolchain import toolchain_versions
 from mobilekit.models import get_family
@@ -188,9 +189,6 @@ def _write_parity_report(stage: Path, results: Sequence[ParityResult]) -> None:
 
 def _bundle_manifest(identity: BundleIdentity, platform: str, ctx, artifacts, results: Sequence[ParityResult], stage: Path,
                      custom_kernels: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    def size(path: Path) -> int:
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-
     meta = identity.meta
     return {
         "schema_version": "1.0",
@@ -202,7 +200,7 @@ def _bundle_manifest(identity: BundleIdentity, platform: str, ctx, artifacts, re
         "inputs": [t.to_manifest() for t in ctx.io.inputs],
         "outputs": [t.to_manifest() for t in ctx.io.outputs],
         "artifacts": [{"target": a.target, "path": a.path.relative_to(stage).as_posix(), "precision": a.precision,
-                       "bytes": size(a.path), "details": a.details} for a in artifacts],
+                       "bytes": disk_bytes(a.path), "details": a.details} for a in artifacts],
         "parity": {a.path.relative_to(stage).as_posix(): r.to_dict() for a, r in zip(artifacts, results)},
         "parity_passed": not any(r.status == "failed" for r in results) and any(r.status == "passed" for r in results),
         "parity_complete": all(r.status == "passed" for r in results),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -55,7 +55,3 @@ class Registry(Generic[T]):
         for name in self.names():
             yield name, self.get(name)
 
-
-def registered_by(registry: Registry[T], name: str) -> Callable[[T], T]:
-    """Decorator form: `@registered_by(TARGETS, "tflite")`."""
-    return registry.register(name)

@@ -20,6 +20,7 @@ PARAM_BOUNDS = {"small": (0, 1_000_000), "base": (3_000_000, 6_000_000)}
 @pytest.mark.parametrize("preset", PRESETS)
 def test_preset_converts_with_fp32_parity(preset, tmp_path):
     from mobilekit.core.config import parse_config
+    from mobilekit.core.fsio import disk_bytes
     from mobilekit.core.tf import seed_everything
     from mobilekit.models import get_family
     from mobilekit.stages import ModelContext, convert_artifact, reference_outputs, verify_artifact
@@ -44,5 +45,5 @@ def test_preset_converts_with_fp32_parity(preset, tmp_path):
         result = verify_artifact(ctx, artifact.path, "fp32", split.inputs, reference)
         assert result.status == "passed", result.checks
         assert result.outputs[0].max_abs <= 1e-4
-        size = sum(p.stat().st_size for p in artifact.path.rglob("*") if p.is_file()) if artifact.path.is_dir() else artifact.path.stat().st_size
+        size = disk_bytes(artifact.path)
         print(f"{preset} {target}: params {model.count_params()}, {size} bytes, max_abs {result.outputs[0].max_abs:.2e}")
