@@ -14,7 +14,7 @@ from mobilekit.bundle.writer import publish_unpacked, write_manifest, zip_tree
 from mobilekit.core.clock import artifact_timestamp_iso
 from mobilekit.core.config import BundleMeta, load_config
 from mobilekit.core.errors import GateFailed
-from mobilekit.core.fsio import disk_bytes
+from mobilekit.optimize.accounting import weight_stats
 from mobilekit.core.progress import Reporter, SilentReporter
 from mobilekit.core.toolchain import toolchain_versions
 from mobilekit.models import get_family
@@ -22,6 +22,7 @@ from mobilekit.parity.compare import ParityResult
 from mobilekit.parity.report import ReportEntry, write_reports
 
 ALL_PLATFORMS = ("ios", "android")
+OPTIMIZATION_KEYS = ("variant", "steps", "compute_precision", "selection", "training_pass")
 
 
 @dataclass
@@ -97,8 +98,50 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
         inputs = family.make_split(config, "parity").inputs
         identity = BundleIdentity(config.bundle, config.family, config.preset, config.sha256(),
                                   {"params": trained.params, "quality": quality, "labels": list(family.labels)})
+        artifact_for = select_variants(ctx, config, platforms, work, Path(out_dir), identity, reporter)
         return package_bundles(ctx, platforms, identity, inputs, reference_outputs(ctx, inputs), Path(out_dir), work,
-                               reporter=reporter, unpacked=unpacked, require_complete_parity=require_complete_parity)
+                               reporter=reporter, unpacked=unpacked, require_complete_parity=require_complete_parity,
+                               artifact_for=artifact_for)
+
+
+def select_variants(ctx, config, platforms: Sequence[str], work: Path, out_dir: Path, identity: BundleIdentity, reporter: Reporter):
+    """`optimize.select: smallest_within_budget`: sweep the platforms' variants, write the sweep
+    report beside the parity reports, and return how package_bundles gets each target's chosen
+    artifact (with the model it must match). No variant within budget → GateFailed, nothing published."""
+    if config.optimize.select == "none":
+        return None
+    import shutil
+
+    from mobilekit.convert.base import Artifact
+    from mobilekit.optimize.produce import producer_for
+    from mobilekit.optimize.sweep import resolve_variants, sweep_context, write_outputs
+    from mobilekit.optimize.variants import VARIANTS
+    from mobilekit.stages import platform_targets
+
+    targets = sorted({t for p in platforms for t in platform_targets(p)})
+    producer = producer_for(ctx, config, reporter.stage)
+    result = sweep_context(ctx, config, resolve_variants(config, None, targets), work / "sweep", reporter, producer)
+    report_dir = out_dir / "reports" / f"{identity.meta.name}-{identity.meta.version}" / "sweep"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    write_outputs(result, report_dir)
+    if not result.budget_met:
+        raise GateFailed(f"{result.unmet_message()}; no bundle published\n{result.table()}", {"sweep": result.summary()})
+
+    def artifact_for(target: str, models_dir: Path):
+        row = result.row(result.selected[target])
+        variant = VARIANTS.get(row.name)
+        source, report = producer.source(variant.training_pass)
+        built = Path(row.path)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        destination = models_dir / built.name
+        (shutil.copytree if built.is_dir() else shutil.copy2)(built, destination)
+        details = {"variant": row.name, "steps": variant.steps, "compute_precision": variant.precision,
+                   "selection": {"rule": config.optimize.select, "metric": result.metric, "max_drop": result.max_drop,
+                                 "reference": result.reference[result.metric], "value": row.metric, "delta": row.delta},
+                   "training_pass": {k: v for k, v in report.items() if k != "loss"}}
+        return Artifact(target, destination, variant.numerics, details), source
+
+    return artifact_for
 
 
 def build_model_bundle(ctx, platform: str = "ios", out_dir: Path | str = "dist", *, meta: BundleMeta | None = None,
@@ -127,9 +170,14 @@ def build_model_bundle(ctx, platform: str = "ios", out_dir: Path | str = "dist",
 
 
 def package_bundles(ctx, platforms: Sequence[str], identity: BundleIdentity, inputs: dict, reference: dict, out_dir: Path,
-                    work: Path, *, reporter: Reporter, unpacked: bool, require_complete_parity: bool) -> BuildResult:
+                    work: Path, *, reporter: Reporter, unpacked: bool, require_complete_parity: bool,
+                    artifact_for=None) -> BuildResult:
     """Convert, gate, emit kernels and stage one bundle per platform; write the reports; publish the
-    zips only when no gate failed (and, if required, none was skipped)."""
+    zips only when no gate failed (and, if required, none was skipped). `artifact_for(target,
+    models_dir) -> (Artifact, reference context)` supplies optimized artifacts instead of a plain
+    conversion; their parity reference is the model they were converted from."""
+    from mobilekit.stages import reference_outputs
+
     from mobilekit.parity.mil_custom_ops import verify_converted
     from mobilekit.stages import convert_artifact, convert_request, platform_targets
 
@@ -141,9 +189,12 @@ def package_bundles(ctx, platforms: Sequence[str], identity: BundleIdentity, inp
         artifacts, results = [], []
         for target in platform_targets(name):
             reporter.stage(f"{name}: converting to {target}")
-            artifact = convert_artifact(ctx, target, stage / "models", convert_request(ctx, target, identity.meta))
+            if artifact_for is None:
+                artifact, source = convert_artifact(ctx, target, stage / "models", convert_request(ctx, target, identity.meta)), ctx
+            else:
+                artifact, source = artifact_for(target, stage / "models")
             reporter.stage(f"{name}: parity of {artifact.path.name}")
-            result = verify_converted(ctx, artifact, inputs, reference)
+            result = verify_converted(source, artifact, inputs, reference if source is ctx else reference_outputs(source, inputs))
             for line in result.checks:
                 reporter.stage(f"  {line}")
             if result.status == "not_run":
@@ -200,11 +251,12 @@ def _bundle_manifest(identity: BundleIdentity, platform: str, ctx, artifacts, re
         "inputs": [t.to_manifest() for t in ctx.io.inputs],
         "outputs": [t.to_manifest() for t in ctx.io.outputs],
         "artifacts": [{"target": a.target, "path": a.path.relative_to(stage).as_posix(), "precision": a.precision,
-                       "bytes": disk_bytes(a.path), "details": a.details} for a in artifacts],
+                       **weight_stats(a.path), "details": a.details} for a in artifacts],
         "parity": {a.path.relative_to(stage).as_posix(): r.to_dict() for a, r in zip(artifacts, results)},
         "parity_passed": not any(r.status == "failed" for r in results) and any(r.status == "passed" for r in results),
         "parity_complete": all(r.status == "passed" for r in results),
-        "optimization": {"applied": []},
+        "optimization": {"applied": [{"artifact": a.path.relative_to(stage).as_posix(), **{k: a.details[k] for k in OPTIMIZATION_KEYS if k in a.details}}
+                                     for a in artifacts if "variant" in a.details]},
         "custom_kernels": list(custom_kernels),
         "model": identity.model,
         "toolchain": toolchain_versions(),

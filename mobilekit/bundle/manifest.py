@@ -29,10 +29,16 @@ class TensorEntry(_Strict):
 
 
 class ArtifactEntry(_Strict):
+    """One deployable model file; sizes are read back from the file (optimize/accounting.py)."""
+
     target: str
     path: str
-    precision: str
-    bytes: int
+    precision: str  # numerics class: fp32, fp16, w8, int8, lowbit
+    bytes: int  # on disk
+    params: int | None = None
+    weight_bytes: int | None = None
+    bits_per_weight: float | None = None
+    sparsity: float | None = None
     details: dict[str, Any]
 
 

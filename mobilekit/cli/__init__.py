@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from mobilekit.cli import bundle, qa
+from mobilekit.cli import bundle, optimize, qa
 from mobilekit.cli.build import build_command
 from mobilekit.cli.convert import convert_command
 from mobilekit.cli.coverage import coverage_command
@@ -24,6 +24,7 @@ app.command("eval")(eval_command)
 app.add_typer(bundle.app, name="bundle")
 app.add_typer(qa.app, name="qa")
 app.add_typer(predict_app, name="predict")
+app.add_typer(optimize.app, name="optimize")
 
 
 def main() -> None:

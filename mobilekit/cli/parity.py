@@ -9,13 +9,15 @@ import typer
 from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
 from mobilekit.core.errors import EXIT_ENVIRONMENT, EXIT_GATE_FAILED, EXIT_OK
 
+NUMERICS = ("fp32", "fp16", "w8", "int8", "lowbit")  # tolerance classes (core.config.Numerics)
+
 
 def parity_command(
     reference: Path = typer.Option(..., "--reference", "-r", help="Reference model (.keras, .h5, SavedModel dir)."),
     candidate: Path = typer.Option(..., "--candidate", "-k", help="Converted artifact (.tflite, .mlpackage)."),
     runner: Optional[str] = typer.Option(None, "--runner", help="Runner to execute the candidate (default: the target's gate runner)."),
     precision: Optional[str] = typer.Option(None, "--precision",
-                                            help="Tolerance profile: fp32 or fp16 (default: read from a Core ML program, else fp32)."),
+                                            help="Tolerance profile: fp32, fp16, w8, int8 or lowbit (default: read from the artifact)."),
     samples: int = typer.Option(8, "--samples", min=1, max=256, help="Number of held-out inputs."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Write parity.json, junit.xml and report.html here."),
@@ -29,8 +31,8 @@ def parity_command(
         from mobilekit.core.errors import InputError
         from mobilekit.stages import load_context, parity_inputs, reference_outputs, verify_artifact
 
-        if precision not in (None, "fp32", "fp16"):
-            raise InputError(f"--precision must be fp32 or fp16, got {precision!r}")
+        if precision not in (None, *NUMERICS):
+            raise InputError(f"--precision must be one of {', '.join(NUMERICS)}, got {precision!r}")
         if not candidate.exists():
             raise InputError(f"{candidate}: candidate not found")
         from mobilekit.stages import artifact_precision

@@ -29,6 +29,7 @@ class ConvertRequest:
     options: Any  # the target's pydantic options (CoreMLTargetConfig, TFLiteTargetConfig, ...)
     labels: tuple[str, ...] = ()
     user_metadata: dict[str, str] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None  # representative inputs (name -> batch) for full-integer quantization
 
 
 class Target(Protocol):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from mobilekit.convert.base import Artifact, ConvertRequest
 from mobilekit.convert.metadata import populate_tflite_metadata
 from mobilekit.core.fsio import write_bytes_atomic
@@ -24,13 +26,11 @@ class TFLiteTarget:
             def to_flatbuffer(function, ops_sets: list[str]) -> bytes:
                 if not any(Path(tmp).iterdir()):  # one SavedModel serves every attempt (same function)
                     module = tf.Module()
-                    module.model = model
+                    module.variables_of_model = list(model.variables)  # only what the function captures: no Keras layer tracing
                     tf.saved_model.save(module, tmp, signatures={SIGNATURE: function})
                 converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[SIGNATURE])
                 converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in ops_sets]
-                if request.options.precision == "fp16":
-                    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                    converter.target_spec.supported_types = [tf.float16]
+                configure_quantization(tf, converter, request)
                 return converter.convert()
 
             builtins: dict[str, bytes] = {}
@@ -55,10 +55,51 @@ class TFLiteTarget:
         input_order, output_order = tensor_order(flatbuffer)
         write_bytes_atomic(out_path, populate_tflite_metadata(flatbuffer, request, input_order, output_order))
         details = {"signature": SIGNATURE, "ops": ops_sets, "delegates_tested": ["xnnpack"],
-                   "input_order": input_order, "output_order": output_order}
+                   "input_order": input_order, "output_order": output_order,
+                   "quantization": request.options.quantization}
         if coverage.routes():
             details["op_routes"] = coverage.routes()  # per op: decomposition rule or SELECT_TF_OPS
-        return Artifact(self.name, out_path, request.options.precision, details)
+        return Artifact(self.name, out_path, numerics(request.options), details)
+
+
+# TFLite post-training quantization -> the numerics class its parity tolerance is declared for.
+QUANTIZATION_NUMERICS = {"dynamic_int8": "w8", "int8": "int8", "int8_io": "int8"}
+
+
+def numerics(options) -> str:
+    return QUANTIZATION_NUMERICS.get(options.quantization, options.precision)
+
+
+def configure_quantization(tf, converter, request: ConvertRequest) -> None:
+    """fp16 weights, dynamic-range int8, or full integer calibrated on `request.calibration`
+    (one sample at a time, as the model runs on device); int8_io also makes inputs/outputs int8."""
+    options = request.options
+    if options.quantization == "none" and options.precision == "fp32":
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if options.quantization == "none":  # fp16
+        converter.target_spec.supported_types = [tf.float16]
+        return
+    if options.quantization == "dynamic_int8":
+        return
+    if not request.calibration:
+        from mobilekit.core.errors import InputError
+
+        raise InputError(f"TFLite quantization {options.quantization!r} needs representative inputs (calibration data)")
+    calibration = request.calibration
+    count = len(next(iter(calibration.values())))
+
+    def representative():
+        for i in range(count):
+            yield {name: np.asarray(batch[i : i + 1], np.float32) for name, batch in calibration.items()}
+
+    converter.representative_dataset = representative
+    # strict: an op without an int8 kernel fails the conversion instead of silently staying float
+    select = [o for o in converter.target_spec.supported_ops if o == tf.lite.OpsSet.SELECT_TF_OPS]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, *select]
+    if options.quantization == "int8_io":
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
 
 
 def tensor_order(flatbuffer: bytes) -> tuple[list[str], list[str]]:

@@ -18,6 +18,9 @@ from mobilekit.core.errors import ConfigError
 
 SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 Precision = Literal["fp32", "fp16"]
+# Numerics classes a parity tolerance is declared for: float precisions, 8-bit weights (Core ML
+# int8 linear, TFLite dynamic range), full-integer compute, and low-bit / sparse weights.
+Numerics = Literal["fp32", "fp16", "w8", "int8", "lowbit"]
 
 
 class Strict(BaseModel):
@@ -90,6 +93,9 @@ class CoreMLTargetConfig(Strict):
 
 class TFLiteTargetConfig(Strict):
     precision: Precision = "fp32"
+    # Post-training quantization: dynamic-range int8 weights; full integer (calibrated on the
+    # family's training data) with float or int8 inputs/outputs.
+    quantization: Literal["none", "dynamic_int8", "int8", "int8_io"] = "none"
 
 
 class TargetsConfig(Strict):
@@ -109,7 +115,51 @@ class Tolerance(Strict):
 class ParityConfig(Strict):
     """Overrides of the family's tolerance table, keyed target -> precision."""
 
-    tolerances: dict[Literal["coreml", "tflite", "onnx"], dict[Precision, Tolerance]] = {}
+    tolerances: dict[Literal["coreml", "tflite", "onnx"], dict[Numerics, Tolerance]] = {}
+
+
+class FineTuneConfig(Strict):
+    fine_tune_epochs: Annotated[int, Field(ge=0, le=1000)] = 2
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 5e-4
+
+
+class PruneConfig(FineTuneConfig):
+    """Magnitude pruning (tfmot), polynomial-decay schedule from 0 to `sparsity` while fine-tuning."""
+
+    sparsity: Annotated[float, Field(gt=0, lt=1)] = 0.5
+
+
+class ClusterConfig(FineTuneConfig):
+    """Weight clustering (tfmot): `clusters` shared values per weight tensor (→ Core ML palette)."""
+
+    clusters: Annotated[int, Field(ge=2, le=256)] = 16
+
+
+class QATConfig(FineTuneConfig):
+    """Quantization-aware training; the sweep adds its variant when full-int8 post-training
+    quantization keeps less than `when_retention_below` of the fp32 metric."""
+
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 2e-4
+    when_retention_below: Annotated[float, Field(ge=0, le=1)] = 0.98
+
+
+class BudgetConfig(Strict):
+    """Quality budget: largest allowed drop of `metric` (absolute; 0.01 = 1 point) vs the fp32
+    reference, and optionally an absolute floor the metric must reach."""
+
+    metric: str = "iou"
+    max_drop: Annotated[float, Field(ge=0, le=1)] = 0.01
+    min_value: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class OptimizeConfig(Strict):
+    variants: list[str] | None = None  # default: every registered variant of the build's targets
+    select: Literal["none", "smallest_within_budget"] = "none"
+    budget: BudgetConfig = BudgetConfig()
+    calibration_samples: Annotated[int, Field(ge=1, le=10_000)] = 64
+    prune: PruneConfig = PruneConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    qat: QATConfig = QATConfig()
 
 
 class BuildConfig(Strict):
@@ -121,6 +171,7 @@ class BuildConfig(Strict):
     training: TrainingConfig = TrainingConfig()
     targets: TargetsConfig = TargetsConfig()
     parity: ParityConfig = ParityConfig()
+    optimize: OptimizeConfig = OptimizeConfig()
 
     @field_validator("family")
     @classmethod
@@ -138,6 +189,20 @@ class BuildConfig(Strict):
         presets = FAMILIES.get(self.family).presets
         if self.preset not in presets:
             raise ValueError(f"preset: unknown preset {self.preset!r} for family {self.family!r}; accepted: {', '.join(sorted(presets))}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_optimization(self) -> "BuildConfig":
+        from mobilekit.models import FAMILIES
+        from mobilekit.optimize.variants import VARIANTS
+
+        for name in self.optimize.variants or ():
+            if name not in VARIANTS:
+                raise ValueError(f"optimize.variants: unknown variant {name!r}; accepted: {', '.join(VARIANTS.names())}")
+        metrics = FAMILIES.get(self.family).budget_metrics
+        if self.optimize.budget.metric not in metrics:
+            raise ValueError(f"optimize.budget.metric: unknown metric {self.optimize.budget.metric!r} for family "
+                             f"{self.family!r}; accepted: {', '.join(metrics)}")
         return self
 
     def canonical_json(self) -> str:

@@ -68,6 +68,7 @@ class ModelFamily(ABC):
     presets: ClassVar[Mapping[str, Mapping[str, Any]]]
     labels: ClassVar[tuple[str, ...]]
     task_metric_name: ClassVar[str]
+    budget_metrics: ClassVar[tuple[str, ...]]  # what `score_outputs` reports (higher is better)
 
     @abstractmethod
     def io(self, config: "BuildConfig") -> ModelIO: ...
@@ -90,6 +91,11 @@ class ModelFamily(ABC):
     @abstractmethod
     def evaluate(self, predict, config: "BuildConfig") -> dict[str, float]:
         """Task quality of `predict(inputs: dict) -> dict` on held-out data."""
+
+    @abstractmethod
+    def score_outputs(self, outputs: Mapping[str, np.ndarray], split: Split) -> dict[str, float]:
+        """Single-pass quality of a model's `outputs` on `split` (the val split's own inputs):
+        what compression sweeps compare across variants and runtimes."""
 
     def refresh_split(self, predict, split: Split, epoch: int, rng: np.random.Generator) -> None:
         """Called by the trainer after each epoch; families that train on the model's own

@@ -46,6 +46,7 @@ class SegmentationFamily(ModelFamily):
     presets = PRESETS
     labels = ("object",)
     task_metric_name = "mask_iou"
+    budget_metrics = ("iou", "boundary_f")
 
     def io(self, config: "BuildConfig") -> ModelIO:
         return self.io_for_size(*config.data.image_size)
@@ -143,6 +144,15 @@ class SegmentationFamily(ModelFamily):
             fscores.append(boundary_fscore(first, target))
             nocs.append(number_of_clicks(lambda clicks: predict_mask(predict, image, clicks), target))
         return {"iou": float(np.mean(ious)), "boundary_f": float(np.mean(fscores)), **summarize_noc(nocs)}
+
+    def score_outputs(self, outputs: Mapping[str, np.ndarray], split: Split) -> dict[str, float]:
+        """IoU and boundary F of thresholded masks; on the val split (first click) the IoU equals
+        `evaluate`'s first-click IoU."""
+        from mobilekit.train.metrics import boundary_fscore, iou
+
+        pairs = list(zip(outputs["mask"][..., 0] > 0.5, split.targets[..., 0] > 0.5))
+        return {"iou": float(np.mean([iou(p, t) for p, t in pairs])),
+                "boundary_f": float(np.mean([boundary_fscore(p, t) for p, t in pairs]))}
 
 
 SEGMENTATION = SegmentationFamily()

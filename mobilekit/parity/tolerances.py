@@ -8,7 +8,8 @@ import yaml
 
 from mobilekit.core.config import BuildConfig, Tolerance
 
-GENERIC = {"fp32": Tolerance(max_abs=1e-4), "fp16": Tolerance(min_psnr=40.0)}
+GENERIC = {"fp32": Tolerance(max_abs=1e-4), "fp16": Tolerance(min_psnr=40.0), "w8": Tolerance(min_psnr=30.0),
+           "int8": Tolerance(min_psnr=25.0), "lowbit": Tolerance(min_psnr=15.0)}
 
 
 @functools.cache

@@ -30,10 +30,26 @@ class TrainResult:
     final_loss: float | None
 
 
+TRAINING_CODE = ("models", "data", "train")  # packages whose source decides what training produces
+
+
+def code_fingerprint() -> str:
+    """Hash of the source that builds, feeds and trains models, so a changed architecture or
+    data pipeline never reuses a stale cached model (the package version alone would)."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in TRAINING_CODE:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def training_key(config: BuildConfig) -> str:
     from mobilekit import __version__
 
-    return f"{config.subset_sha256(*TRAIN_FIELDS)[:24]}-mk{__version__}"
+    return f"{config.subset_sha256(*TRAIN_FIELDS)[:24]}-mk{__version__}-{code_fingerprint()}"
 
 
 def _progress_callback(keras, total_steps: int, progress: ProgressFn | None):

@@ -34,6 +34,11 @@ def test_embedded_default_is_the_repo_default():
     (lambda d: d["targets"]["coreml"].__setitem__("compute_precision", "int3"), "targets.coreml.compute_precision", "'fp32' or 'fp16'"),
     (lambda d: d["data"].__setitem__("image_size", [100, 64]), "data.image_size.0", "multiple of 16"),
     (lambda d: d["bundle"].__setitem__("version", "1.0"), "bundle.version", "pattern"),
+    (lambda d: d.__setitem__("optimize", {"variants": ["coreml-palette3"]}), "optimize.variants", "accepted: coreml-fp16"),
+    (lambda d: d.__setitem__("optimize", {"budget": {"metric": "noc85"}}), "optimize.budget.metric", "accepted: iou, boundary_f"),
+    (lambda d: d.__setitem__("optimize", {"select": "best"}), "optimize.select", "'none' or 'smallest_within_budget'"),
+    (lambda d: d.__setitem__("optimize", {"prune": {"sparsity": 1.5}}), "optimize.prune.sparsity", "less than 1"),
+    (lambda d: d["targets"]["tflite"].__setitem__("quantization", "int4"), "targets.tflite.quantization", "'dynamic_int8'"),
 ])
 def test_bad_values_name_file_field_and_accepted(mutate, field, accepted):
     data = _tiny()
