@@ -129,17 +129,16 @@ def select_variants(ctx, config, platforms: Sequence[str], work: Path, out_dir: 
 
     def artifact_for(target: str, models_dir: Path):
         row = result.row(result.selected[target])
-        variant = VARIANTS.get(row.name)
-        source, report = producer.source(variant.training_pass)
-        built = Path(row.path)
+        built = producer.artifacts[row.name]
+        source, report = producer.source(VARIANTS.get(row.name).training_pass)
         models_dir.mkdir(parents=True, exist_ok=True)
-        destination = models_dir / built.name
-        (shutil.copytree if built.is_dir() else shutil.copy2)(built, destination)
-        details = {"variant": row.name, "steps": variant.steps, "compute_precision": variant.precision,
+        destination = models_dir / built.path.name
+        (shutil.copytree if built.path.is_dir() else shutil.copy2)(built.path, destination)
+        details = {**built.details,
                    "selection": {"rule": config.optimize.select, "metric": result.metric, "max_drop": result.max_drop,
                                  "reference": result.reference[result.metric], "value": row.metric, "delta": row.delta},
                    "training_pass": {k: v for k, v in report.items() if k != "loss"}}
-        return Artifact(target, destination, variant.numerics, details), source
+        return Artifact(target, destination, built.precision, details), source
 
     return artifact_for
 

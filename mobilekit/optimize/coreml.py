@@ -29,10 +29,30 @@ def _palettize(nbits: int, joint: bool = False) -> CoreMLPass:
     return apply
 
 
+WEIGHT_THRESHOLD = 2048  # coremltools' default: smaller weights stay dense
+
+
 def _magnitude_prune(sparsity: float) -> CoreMLPass:
+    """Zero the `sparsity` share of smallest-magnitude values of every weight tensor.
+
+    Thresholds are computed here in float32 and applied with a per-constant threshold pruner:
+    coremltools' own magnitude pruner takes the percentile in the weights' dtype, which for fp16
+    tensors of more than 65504 values overflows and leaves them dense."""
+
     def apply(mlmodel):
+        import numpy as np
+
+        from mobilekit.parity.mil import load_program
+        from mobilekit.parity.mil.program import iter_ops
+
         cto = _cto()
-        return cto.prune_weights(mlmodel, cto.OptimizationConfig(global_config=cto.OpMagnitudePrunerConfig(target_sparsity=sparsity)))
+        configs = {}
+        for op in iter_ops(load_program(mlmodel).function().operations):
+            value = op.outputs[0].val if op.op_type == "const" else None
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > WEIGHT_THRESHOLD:
+                threshold = float(np.percentile(np.abs(value.astype(np.float32)), sparsity * 100))
+                configs[op.name] = cto.OpThresholdPrunerConfig(threshold=threshold, minimum_sparsity_percentile=0.0)
+        return cto.prune_weights(mlmodel, cto.OptimizationConfig(op_name_configs=configs))
 
     return apply
 

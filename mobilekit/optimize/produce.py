@@ -119,6 +119,7 @@ class VariantProducer:
         self.progress = progress
         self._derived: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._calibration: dict | None = None
+        self.artifacts: dict[str, Artifact] = {}  # what produce() built, by variant name
 
     def source(self, training_pass: str | None):
         """The model context a variant converts (the trained model, or its pruned/clustered/QAT copy) and the pass report."""
@@ -157,7 +158,8 @@ class VariantProducer:
         details = {**artifact.details, "variant": name, "compute_precision": variant.precision, "steps": variant.steps}
         if variant.target == "coreml" and "deployment_target" in details:
             details["deployment_target"] = request.options.deployment_target
-        return Artifact(artifact.target, artifact.path, variant.numerics, details), ctx, report
+        self.artifacts[name] = Artifact(artifact.target, artifact.path, variant.numerics, details)
+        return self.artifacts[name], ctx, report
 
     def _options(self, variant: Variant):
         if variant.target == "tflite":

@@ -31,7 +31,7 @@ class VariantRow:
     description: str
     steps: list[str]
     numerics: str
-    path: str | None = None
+    path: str | None = None  # relative to the sweep directory
     bytes: int | None = None
     params: int | None = None
     bits_per_weight: float | None = None
@@ -129,9 +129,7 @@ def run_sweep(config_path: Path | str | None = None, variants: Sequence[str] | N
     with staging_dir(Path(out_dir)) as stage:
         result = sweep_context(ctx, config, names, stage, reporter)
         write_outputs(result, stage)
-        result.outputs = {k: str(Path(out_dir) / Path(v).relative_to(stage)) for k, v in result.outputs.items()}
-        for row in result.rows:
-            row.path = str(Path(out_dir) / Path(row.path).relative_to(stage)) if row.path else None
+    result.outputs = {k: str(Path(out_dir) / Path(v).name) for k, v in result.outputs.items()}
     return result
 
 
@@ -169,7 +167,7 @@ def sweep_context(ctx, config: BuildConfig, names: Sequence[str], out_dir: Path,
     while queue:
         name = queue.pop(0)
         reporter.stage(f"variant {name}")
-        row = _measure(name, producer, references, split, result, out_dir / "variants" / name)
+        row = _measure(name, producer, references, split, result, out_dir, Path("variants") / name)
         result.rows.append(row)
         if name == PTQ_INT8_VARIANT and QAT_VARIANT not in names and row.retention is not None \
                 and row.retention < config.optimize.qat.when_retention_below:
@@ -187,7 +185,7 @@ def sweep_context(ctx, config: BuildConfig, names: Sequence[str], out_dir: Path,
     return result
 
 
-def _measure(name: str, producer, references: dict, split, result: SweepResult, out_dir: Path) -> VariantRow:
+def _measure(name: str, producer, references: dict, split, result: SweepResult, root: Path, subdir: Path) -> VariantRow:
     from mobilekit.optimize.accounting import weight_stats
     from mobilekit.parity.compare import compare_outputs
     from mobilekit.parity.tolerances import tolerance_for
@@ -198,14 +196,15 @@ def _measure(name: str, producer, references: dict, split, result: SweepResult, 
                      expected_retention=variant.expected_retention)
     started = time.perf_counter()
     try:
-        artifact, source, report = producer.produce(name, out_dir)
-        row.path = str(artifact.path)
+        artifact, source, report = producer.produce(name, root / subdir)
+        row.path = (subdir / artifact.path.name).as_posix()
         row.training = {k: v for k, v in report.items() if k != "loss"}
         stats = weight_stats(artifact.path)
         row.bytes, row.params = stats["bytes"], stats.get("params")
         row.bits_per_weight, row.sparsity = stats.get("bits_per_weight"), stats.get("sparsity")
         if variant.training_pass not in references:
             references[variant.training_pass] = reference_outputs(source, split.inputs)
+        if variant.training_pass:  # the fine-tuned Keras model's own score, before conversion
             row.training["keras_metrics"] = source.family.score_outputs(references[variant.training_pass], split)
         runner, skipped = runner_for_artifact(artifact.path)
         if runner is None:
