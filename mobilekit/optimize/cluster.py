@@ -8,7 +8,7 @@ import numpy as np
 
 from mobilekit.core.config import ClusterConfig
 from mobilekit.models.base import Split
-from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, require_keras2, tfmot
+from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, recalibrate_batchnorm, require_keras2, tfmot, wrap_large_kernels, MIN_KERNEL_SIZE
 
 
 def cluster_keras(model, split: Split, loss: Any, settings: ClusterConfig, batch_size: int, seed: int = 0):
@@ -17,12 +17,16 @@ def cluster_keras(model, split: Split, loss: Any, settings: ClusterConfig, batch
     require_keras2(model)
     mot = tfmot()
     init = mot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS
-    clustered = mot.clustering.keras.cluster_weights(pristine_copy(model), number_of_clusters=settings.clusters, cluster_centroids_init=init)
+    clustered = wrap_large_kernels(pristine_copy(model), lambda layer: mot.clustering.keras.cluster_weights(
+        layer, number_of_clusters=settings.clusters, cluster_centroids_init=init))
     losses = fine_tune(clustered, split, loss, settings, batch_size, seed)
     stripped = mot.clustering.keras.strip_clustering(clustered)
+    recalibrated = recalibrate_batchnorm(stripped, split, batch_size)
     return stripped, {"pass": "cluster", "clusters": settings.clusters, "max_distinct_values": max_distinct_kernel_values(stripped),
-                      "fine_tune_epochs": settings.fine_tune_epochs, "loss": losses}
+                      "fine_tune_epochs": settings.fine_tune_epochs, "batchnorm_recalibration_batches": recalibrated, "loss": losses}
 
 
 def max_distinct_kernel_values(model) -> int:
-    return max((len(np.unique(w.numpy())) for w in model.weights if w.name.split("/")[-1].startswith("kernel")), default=0)
+    """Most distinct values in any clustered kernel (kernels below MIN_KERNEL_SIZE stay as trained)."""
+    kernels = [w.numpy() for w in model.weights if w.name.split("/")[-1].startswith("kernel")]
+    return max((len(np.unique(k)) for k in kernels if k.size >= MIN_KERNEL_SIZE), default=0)

@@ -71,9 +71,12 @@ def _sparsify(mlmodel):
 
 
 def _unique_palette(mlmodel):
-    """Lossless palette for weights with few distinct values (training-time clustering)."""
+    """Lossless palettes for weights with few distinct values (training-time clustering): one per
+    output channel, because conversion folds BatchNorm's per-channel scale into the clustered
+    kernel (iOS18 grouped-channel palettes)."""
     cto = _cto()
-    return cto.palettize_weights(mlmodel, cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(mode="unique")))
+    config = cto.OpPalettizerConfig(mode="unique", granularity="per_grouped_channel", group_size=1)
+    return cto.palettize_weights(mlmodel, cto.OptimizationConfig(global_config=config))
 
 
 COREML_PASSES.register("int8", _linear_int8)

@@ -8,7 +8,8 @@ import numpy as np
 from mobilekit.core.config import PruneConfig
 from mobilekit.core.errors import InputError
 from mobilekit.models.base import Split
-from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, require_keras2, steps_per_epoch, tfmot
+from mobilekit.optimize.fine_tune import (fine_tune, pristine_copy, recalibrate_batchnorm, require_keras2, steps_per_epoch, tfmot,
+                                          wrap_large_kernels, MIN_KERNEL_SIZE)
 
 RAMP_SHARE = 0.7  # sparsity reaches its target after 70 % of the steps; the rest fine-tunes the fixed mask
 
@@ -24,15 +25,19 @@ def prune_keras(model, split: Split, loss: Any, settings: PruneConfig, batch_siz
     end = max(1, int(steps * RAMP_SHARE))
     schedule = mot.sparsity.keras.PolynomialDecay(initial_sparsity=0.0, final_sparsity=settings.sparsity,
                                                   begin_step=0, end_step=end, frequency=max(1, end // 10))
-    pruned = mot.sparsity.keras.prune_low_magnitude(pristine_copy(model), pruning_schedule=schedule)
+    pruned = wrap_large_kernels(pristine_copy(model), lambda layer: mot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule))
     losses = fine_tune(pruned, split, loss, settings, batch_size, seed, [mot.sparsity.keras.UpdatePruningStep()])
     stripped = mot.sparsity.keras.strip_pruning(pruned)
+    recalibrated = recalibrate_batchnorm(stripped, split, batch_size)
     return stripped, {"pass": "prune", "target_sparsity": settings.sparsity, "kernel_sparsity": kernel_sparsity(stripped),
-                      "fine_tune_epochs": settings.fine_tune_epochs, "loss": losses}
+                      "pruned_kernel_sparsity": kernel_sparsity(stripped, MIN_KERNEL_SIZE),
+                      "fine_tune_epochs": settings.fine_tune_epochs, "batchnorm_recalibration_batches": recalibrated, "loss": losses}
 
 
-def kernel_sparsity(model) -> float:
-    """Share of zeros over all conv / dense kernels."""
+def kernel_sparsity(model, min_size: int = 0) -> float:
+    """Share of zeros over all conv / dense kernels of at least `min_size` values (0: all of them,
+    including the small ones pruning leaves dense)."""
     kernels = [w.numpy() for w in model.weights if w.name.split("/")[-1].startswith(("kernel", "depthwise_kernel"))]
+    kernels = [k for k in kernels if k.size >= min_size]
     total = sum(k.size for k in kernels)
     return round(float(sum(np.count_nonzero(k == 0) for k in kernels)) / total, 4) if total else 0.0

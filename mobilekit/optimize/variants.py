@@ -77,8 +77,8 @@ for _variant in (
     Variant("coreml-tfmot-sparse-palette4", "coreml", "tfmot pruning with fine-tuning, then sparse + 4-bit palettes (iOS18)",
             training_pass="prune", precision="fp16", coreml_passes=("sparsify", "palettize4_joint"), deployment_target="iOS18",
             numerics="lowbit"),
-    Variant("coreml-tfmot-cluster", "coreml", "tfmot weight clustering with fine-tuning (optimize.cluster), lossless palettes",
-            training_pass="cluster", precision="fp16", coreml_passes=("unique_palette",), numerics="lowbit"),
+    Variant("coreml-tfmot-cluster", "coreml", "tfmot weight clustering with fine-tuning (optimize.cluster), lossless per-channel palettes (iOS18)",
+            training_pass="cluster", precision="fp16", coreml_passes=("unique_palette",), deployment_target="iOS18", numerics="lowbit"),
 ):
     _add(_variant)
 

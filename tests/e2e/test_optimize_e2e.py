@@ -45,7 +45,7 @@ def test_sweep_reports_every_variant_with_size_metric_and_parity(sweep):
     assert rows["tflite-int8"]["bits_per_weight"] < 10 and rows["tflite-int8"]["bytes"] < rows["tflite-fp32"]["bytes"] / 2
     assert rows["coreml-palette6"]["bits_per_weight"] < rows["coreml-fp32"]["bits_per_weight"] / 2
     sparse = rows["coreml-tfmot-sparse"]
-    assert sparse["training"]["kernel_sparsity"] == pytest.approx(0.5, abs=0.02) and sparse["sparsity"] > 0.3
+    assert sparse["training"]["pruned_kernel_sparsity"] == pytest.approx(0.5, abs=0.02) and sparse["sparsity"] > 0.3
     assert "keras_metrics" in sparse["training"]  # the fine-tuned model's own score, besides the converted one
 
 
@@ -127,7 +127,7 @@ def test_prune_then_sparse_core_ml_for_your_own_model(tmp_path):
     proc = run_cli("optimize", "prune", "--model", str(model), "--data", str(data), "--out", str(pruned),
                    "--sparsity", "0.6", "--epochs", "1", "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert last_json(proc.stdout)["report"]["kernel_sparsity"] == pytest.approx(0.6, abs=0.02) and pruned.is_file()
+    assert last_json(proc.stdout)["report"]["pruned_kernel_sparsity"] == pytest.approx(0.6, abs=0.02) and pruned.is_file()
     proc = run_cli("optimize", "quantize", "--model", str(pruned), "--variant", "coreml-sparse", "--data", str(data),
                    "--out", str(tmp_path / "out"), "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
