@@ -88,9 +88,16 @@ def _neuralnetwork_weights(path: Path) -> tuple[int, int, int]:
 
 
 def _weight_messages(layer, field: str):
+    """The WeightParams of `field` in a neural-network layer (repeated in custom layers)."""
     kind = layer.WhichOneof("layer")
     message = getattr(layer, kind) if kind else None
-    if message is not None and hasattr(message, field) and message.HasField(field):
+    descriptor = message.DESCRIPTOR.fields_by_name.get(field) if message is not None else None
+    if descriptor is None:
+        return
+    if descriptor.label == descriptor.LABEL_REPEATED:
+        for entry in getattr(message, field):
+            yield kind, entry
+    elif message.HasField(field):
         yield kind, getattr(message, field)
 
 

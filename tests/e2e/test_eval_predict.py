@@ -25,7 +25,7 @@ def test_eval_reports_quality_and_is_reproducible(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     report = last_json(first.stdout)
     assert set(report) >= {"iou", "noc85", "noc90", "params", "boundary_f"}
-    assert 0.0 <= report["iou"] <= 1.0 and 1 <= report["noc85"] <= 20 and report["params"] == 48_457
+    assert 0.0 <= report["iou"] <= 1.0 and 1 <= report["noc85"] <= 20 and report["params"] == 49_983
     second = last_json(run_cli("eval", "--config", str(TINY), "--json").stdout)
     assert {k: second[k] for k in ("iou", "noc85", "noc90")} == {k: report[k] for k in ("iou", "noc85", "noc90")}
 
