@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from mobilekit.optimize.sweep import SweepResult
 
 SERIES_STYLE = {"coreml": ("tab:blue", "o", "Core ML (.mlpackage)"), "tflite": ("tab:green", "s", "TFLite (.tflite)")}
+LABEL_OFFSET = {"coreml": (5, 5), "tflite": (5, -12)}  # points; keeps the two series' names apart
 
 
 def plot_sweep(result: "SweepResult", path: Path) -> None:
@@ -28,13 +29,19 @@ def plot_sweep(result: "SweepResult", path: Path) -> None:
                 markersize=7, label=label)
         for r in rows:
             ax.annotate(r.name.split("-", 1)[1] + (" ★" if r.selected else ""), (r.bytes / 1024, r.metric),
-                        textcoords="offset points", xytext=(5, 4), fontsize=8, color=color,
+                        textcoords="offset points", xytext=LABEL_OFFSET.get(target, (5, 5)), fontsize=8, color=color,
                         fontweight="bold" if r.selected else "normal")
     reference = result.reference[result.metric]
     ax.axhline(reference, color="black", linewidth=1, label=f"fp32 TensorFlow reference ({reference:.4f})")
     ax.axhline(reference - result.max_drop, color="tab:red", linestyle="--", linewidth=1.2,
                label=f"budget: −{result.max_drop * 100:g} point{'s' if result.max_drop != 0.01 else ''} ({reference - result.max_drop:.4f})")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:,.0f}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel("Deployable artifact size on disk (KiB, log scale)")
     ax.set_ylabel(f"{result.metric} on held-out data (higher is better)")
     ax.set_title(f"{result.family}/{result.preset}: size vs {result.metric} per variant (★ = selected)")
