@@ -36,8 +36,19 @@ def weight_stats(artifact: Path) -> dict[str, Any]:
     }
 
 
-def _nbytes(value: Any) -> int:
-    return int(value.nbytes) if isinstance(value, np.ndarray) else 0
+SUB_BYTE_TYPES = {"uint1": 1, "uint2": 2, "uint3": 3, "uint4": 4, "uint6": 6, "int4": 4}
+
+
+def _stored_bytes(var) -> int:
+    """Bytes a constant takes in the package: iOS18 sub-byte types (uint1 masks, uint4 indices)
+    come back from the loader one value per byte but are stored bit-packed."""
+    value = var.val
+    if not isinstance(value, np.ndarray):
+        return 0
+    from coremltools.converters.mil.mil import types
+
+    bits = SUB_BYTE_TYPES.get(types.builtin_to_string(var.dtype)) if var.dtype is not None else None
+    return -(-value.size * bits // 8) if bits else int(value.nbytes)
 
 
 def _coreml_weights(path: Path) -> tuple[int, int, int]:
@@ -54,7 +65,7 @@ def _coreml_weights(path: Path) -> tuple[int, int, int]:
         if op.op_type != "const" and not is_constexpr:
             continue
         if is_constexpr:
-            stored += sum(_nbytes(var.val) for var in op.inputs.values() if var.op is None or var.op.op_type == "const")
+            stored += sum(_stored_bytes(var) for var in op.inputs.values() if var.op is None or var.op.op_type == "const")
         output = op.outputs[0]
         children = [child.op_type for child in output.child_ops]
         if children and all(c.startswith("constexpr_") for c in children):
