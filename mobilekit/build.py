@@ -175,10 +175,8 @@ def package_bundles(ctx, platforms: Sequence[str], identity: BundleIdentity, inp
     zips only when no gate failed (and, if required, none was skipped). `artifact_for(target,
     models_dir) -> (Artifact, reference context)` supplies optimized artifacts instead of a plain
     conversion; their parity reference is the model they were converted from."""
-    from mobilekit.stages import reference_outputs
-
     from mobilekit.parity.mil_custom_ops import verify_converted
-    from mobilekit.stages import convert_artifact, convert_request, platform_targets
+    from mobilekit.stages import convert_artifact, convert_request, platform_targets, reference_outputs
 
     parity: dict[str, dict[str, Any]] = {}
     staged: list[tuple[str, Path]] = []

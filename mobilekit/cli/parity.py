@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, get_args
 
 import typer
 
 from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
+from mobilekit.core.config import Numerics
 from mobilekit.core.errors import EXIT_ENVIRONMENT, EXIT_GATE_FAILED, EXIT_OK
 
-NUMERICS = ("fp32", "fp16", "w8", "int8", "lowbit")  # tolerance classes (core.config.Numerics)
+NUMERICS = get_args(Numerics)  # the tolerance classes
 
 
 def parity_command(

@@ -7,6 +7,7 @@ import numpy as np
 
 from mobilekit.core.config import FineTuneConfig
 from mobilekit.models.base import Split
+from mobilekit.optimize.coreml import WEIGHT_THRESHOLD as MIN_KERNEL_SIZE  # smaller kernels stay dense in every format
 
 
 def tfmot():
@@ -37,7 +38,6 @@ def pristine_copy(model):
     return clone
 
 
-MIN_KERNEL_SIZE = 2048  # = coremltools' weight_threshold: smaller kernels stay dense in every format
 
 
 def wrap_large_kernels(model, wrap):

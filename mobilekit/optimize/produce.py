@@ -14,30 +14,13 @@ from mobilekit.core.registry import Registry
 from mobilekit.models.base import Split
 from mobilekit.optimize.variants import VARIANTS, Variant
 
-# name -> (model, split, loss, OptimizeConfig, batch size, seed) -> (optimized tf_keras model, report)
+# Registry name = the `optimize:` config section holding the pass's settings.
+# (model, split, loss, settings, batch size, seed) -> (optimized tf_keras model, report)
 TrainingPass = Callable[..., tuple[Any, dict[str, Any]]]
 TRAINING_PASSES: Registry[TrainingPass] = Registry("training-time optimization pass")
-TRAINING_PASSES.register("prune", lambda m, split, loss, opt, batch, seed: _prune(m, split, loss, opt.prune, batch, seed))
-TRAINING_PASSES.register("cluster", lambda m, split, loss, opt, batch, seed: _cluster(m, split, loss, opt.cluster, batch, seed))
-TRAINING_PASSES.register("qat", lambda m, split, loss, opt, batch, seed: _qat(m, split, loss, opt.qat, batch, seed))
-
-
-def _prune(*args):
-    from mobilekit.optimize.prune import prune_keras
-
-    return prune_keras(*args)
-
-
-def _cluster(*args):
-    from mobilekit.optimize.cluster import cluster_keras
-
-    return cluster_keras(*args)
-
-
-def _qat(*args):
-    from mobilekit.optimize.qat import qat_keras
-
-    return qat_keras(*args)
+TRAINING_PASSES.register_lazy("prune", "mobilekit.optimize.prune:prune_keras")
+TRAINING_PASSES.register_lazy("cluster", "mobilekit.optimize.cluster:cluster_keras")
+TRAINING_PASSES.register_lazy("qat", "mobilekit.optimize.qat:qat_keras")
 
 
 def _ios(version: str) -> int:
@@ -129,8 +112,8 @@ class VariantProducer:
             from mobilekit.stages import ModelContext
 
             self.progress(f"training-time pass: {training_pass} (fine-tuning)")
-            model, report = TRAINING_PASSES.get(training_pass)(self.base.model, self.data.train_split(),
-                                                                self.loss(), self.optimize, self.batch_size, self.seed)
+            model, report = TRAINING_PASSES.get(training_pass)(self.base.model, self.data.train_split(), self.loss(),
+                                                                getattr(self.optimize, training_pass), self.batch_size, self.seed)
             self._derived[training_pass] = (ModelContext(model, self.base.io, self.base.path, self.base.config, self.base.family), report)
         return self._derived[training_pass]
 

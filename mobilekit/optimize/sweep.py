@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mobilekit.core.config import BuildConfig, load_config
-from mobilekit.core.errors import InputError, MobilekitError
+from mobilekit.core.errors import InputError
 from mobilekit.core.fsio import staging_dir
 from mobilekit.core.progress import Reporter, SilentReporter
 from mobilekit.optimize.variants import VARIANTS, default_variants
@@ -224,7 +224,7 @@ def _measure(name: str, producer, references: dict, split, result: SweepResult, 
         row.retention = row.metric / reference if reference else None
         if variant.expected_retention is not None and row.retention is not None:
             row.retention_ok = row.retention >= variant.expected_retention
-    except (MobilekitError, Exception) as exc:  # a variant that cannot be built is reported, not fatal
+    except Exception as exc:  # a variant that cannot be built is reported, not fatal
         row.error = f"{type(exc).__name__}: {exc}"
     finally:
         row.seconds = round(time.perf_counter() - started, 1)
