@@ -34,7 +34,7 @@ def last_json(stdout: str) -> dict:
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory):
     """`build all` on the tiny config with fresh training (no cache): (BuildResult, out dir)."""
-    from mobilekit.build import build
+    from mobilekit.pipeline.build import build
 
     out = tmp_path_factory.mktemp("dist")
     previous = os.environ.get("MOBILEKIT_NO_CACHE")

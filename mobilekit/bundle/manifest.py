@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: `modules` per model; model-set bundles (`kind: model-set`, `models`)
+READABLE_VERSIONS = ("1.0", SCHEMA_VERSION)  # bundles written by earlier versions still verify
 MANIFEST_NAME = "manifest.json"
 
 
@@ -22,10 +23,22 @@ class TensorEntry(_Strict):
     name: str
     shape: list[int]
     dtype: str
-    kind: Literal["image", "tensor"]
+    kind: Literal["image", "mask", "tensor"]
     description: str
     normalization: dict[str, Any]
     color_layout: str | None = None
+    value_range: list[float] | None = None
+    labels: list[str] | None = None
+
+
+class ModuleEntry(_Strict):
+    """One exportable module of a model: its boundary tensors, the modules feeding it, its artifacts."""
+
+    name: str
+    inputs: list[TensorEntry]
+    outputs: list[TensorEntry]
+    feeds: list[str]
+    artifacts: list[str]
 
 
 class ArtifactEntry(_Strict):
@@ -42,21 +55,18 @@ class ArtifactEntry(_Strict):
     details: dict[str, Any]
 
 
-class Manifest(_Strict):
-    schema_version: Literal["1.0"]
+class ModelSection(_Strict):
+    """Everything about one model in a bundle (the whole manifest of a single-model bundle)."""
+
     name: str
     version: str
-    platform: str
     family: str
     preset: str
     description: str
-    author: str
-    license: str
-    created: str
     config_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    files: dict[str, FileEntry]
     inputs: list[TensorEntry]
     outputs: list[TensorEntry]
+    modules: list[ModuleEntry] = []
     artifacts: list[ArtifactEntry]
     parity: dict[str, dict[str, Any]]
     parity_passed: bool  # every gate that ran passed, and at least one ran
@@ -64,4 +74,50 @@ class Manifest(_Strict):
     optimization: dict[str, Any]
     custom_kernels: list[dict[str, Any]]
     model: dict[str, Any]
+
+
+class _BundleFields(_Strict):
+    schema_version: str
+    platform: str
+    author: str
+    license: str
+    created: str
+    files: dict[str, FileEntry]
     toolchain: dict[str, str | None]
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        if value not in READABLE_VERSIONS:
+            raise ValueError(f"unsupported schema_version {value!r}; this mobilekit reads {', '.join(READABLE_VERSIONS)}")
+        return value
+
+
+class Manifest(_BundleFields, ModelSection):
+    """A single-model bundle: its model section at the top level."""
+
+
+class ModelEntry(ModelSection):
+    root: str  # the folder of this model's files inside the bundle ("<name>/")
+
+
+class ModelSetManifest(_BundleFields):
+    """An SDK model-set bundle: one section per model, each under its own folder."""
+
+    kind: Literal["model-set"]
+    name: str
+    version: str
+    description: str
+    models: list[ModelEntry]
+    parity_passed: bool
+    parity_complete: bool
+
+
+def manifest_model(manifest: dict[str, Any]) -> type[_BundleFields]:
+    """The schema class a manifest dict claims to follow."""
+    return ModelSetManifest if manifest.get("kind") == "model-set" else Manifest
+
+
+def model_sections(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every model section of a manifest, single-model or set."""
+    return list(manifest["models"]) if manifest.get("kind") == "model-set" else [manifest]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mobilekit.bundle.manifest import MANIFEST_NAME, Manifest
+from mobilekit.bundle.manifest import MANIFEST_NAME, manifest_model
 from mobilekit.core.errors import InputError
 
 
@@ -44,7 +44,7 @@ def verify_bundle(bundle: Path) -> VerifyResult:
     manifest = read_manifest(bundle)
     result = VerifyResult(bundle, True, manifest=manifest)
     try:
-        Manifest.model_validate(manifest)
+        manifest_model(manifest).model_validate(manifest)
     except ValidationError as exc:
         result.problems += [f"manifest schema: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
     with zipfile.ZipFile(bundle) as zf:

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mobilekit.bundle.manifest import MANIFEST_NAME, Manifest
+from mobilekit.bundle.manifest import MANIFEST_NAME, manifest_model
 from mobilekit.core.clock import artifact_datetime
 from mobilekit.core.fsio import sha256_file, staging_dir
 
@@ -27,7 +27,7 @@ def file_table(root: Path) -> dict[str, dict[str, Any]]:
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
     """Fill in `files` from the staged tree, validate against the schema, and write it."""
     manifest = {**manifest, "files": file_table(root)}
-    Manifest.model_validate(manifest)
+    manifest_model(manifest).model_validate(manifest)
     (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 

@@ -27,7 +27,7 @@ def build_command(
     quiet: bool = QuietOpt,
 ) -> None:
     """Train, convert, parity-check and bundle a model. Publishes only when every parity gate that ran passed."""
-    from mobilekit.build import build
+    from mobilekit.pipeline.build import build
 
     def action(reporter):
         return build(platform.value, config, out, reporter=reporter, unpacked=unpacked,

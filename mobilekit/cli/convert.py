@@ -29,7 +29,8 @@ def convert_command(
     """Convert a reference model. Models trained by mobilekit carry their I/O contract in model.json."""
 
     def action(reporter):
-        from mobilekit.stages import convert_artifact, convert_request, load_context
+        from mobilekit.convert.context import load_context
+        from mobilekit.convert.request import convert_artifact, convert_request
 
         ctx = load_context(model, trust=trust_model)
         reporter.stage(f"converting {model} to {target.value}")

@@ -48,7 +48,7 @@ def coverage_command(
 
     def action(reporter):
         from mobilekit.convert.coverage import TARGETS, coverage_report
-        from mobilekit.stages import load_context
+        from mobilekit.convert.context import load_context
 
         ctx = load_context(model, trust=trust_model)
         targets = TARGETS if target is CoverageTarget.all else (target.value,)

@@ -10,7 +10,7 @@ def doctor_command(json_mode: bool = JsonOpt, quiet: bool = QuietOpt) -> None:
     """List toolchain versions and which runtimes/checks are available here."""
 
     def action(reporter):
-        from mobilekit.doctor import diagnose
+        from mobilekit.pipeline.doctor import diagnose
 
         return diagnose()
 

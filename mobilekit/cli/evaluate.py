@@ -21,7 +21,7 @@ def eval_command(
     """Held-out quality: IoU after one click, boundary F, NoC@85/90 (Xu et al. click protocol), parameters."""
 
     def action(reporter):
-        from mobilekit.evaluate import evaluate
+        from mobilekit.pipeline.evaluate import evaluate
 
         return evaluate(config, model, trust=trust_model, reporter=reporter)
 
@@ -41,8 +41,8 @@ def predict_segmentation_command(
     """Select an object with clicks and write its mask and an overlay."""
 
     def action(reporter):
-        from mobilekit.pipelines.interactive import predict_segmentation
+        from mobilekit.pipeline.predict import predict
 
-        return predict_segmentation(model, image, click, out, trust=trust_model)
+        return predict("segmentation", model, trust=trust_model, image=image, clicks=click, out=out)
 
     run_command(action, json_mode, quiet, lambda s: f"mask: {s['mask']}\noverlay: {s['overlay']} (runner: {s['runner']})")

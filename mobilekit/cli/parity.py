@@ -30,13 +30,14 @@ def parity_command(
 
     def action(reporter):
         from mobilekit.core.errors import InputError
-        from mobilekit.stages import load_context, parity_inputs, reference_outputs, verify_artifact
+        from mobilekit.convert.context import load_context, parity_inputs, reference_outputs
+        from mobilekit.parity.verify import verify_artifact
 
         if precision not in (None, *NUMERICS):
             raise InputError(f"--precision must be one of {', '.join(NUMERICS)}, got {precision!r}")
         if not candidate.exists():
             raise InputError(f"{candidate}: candidate not found")
-        from mobilekit.stages import artifact_precision
+        from mobilekit.parity.numerics import artifact_numerics as artifact_precision
 
         profile = precision or artifact_precision(candidate)
         ctx = load_context(reference, trust=trust_model)

@@ -30,7 +30,7 @@ def fixtures_command(
     (docs/device-qa.md). Exit 0 written, 1 the bundle's artifacts disagree with the reference, 2 bad input."""
 
     def action(reporter) -> dict[str, Any]:
-        from mobilekit.parity.fixtures import add_fixtures
+        from mobilekit.qa.fixtures import add_fixtures
 
         return add_fixtures(bundle, config_path=config, reference=reference, cases=cases, out=out, trust=trust_model,
                             self_check=self_check, reporter=reporter)
@@ -55,11 +55,11 @@ def ingest_command(
     artifact's parity tolerance. Exit 0 passed, 1 failed, 2 missing/misshapen/corrupt files or bad arguments."""
 
     def action(reporter) -> dict[str, Any]:
-        from mobilekit.parity.ingest import ingest
+        from mobilekit.qa.ingest import ingest
 
         return ingest(bundle, outputs, artifact=artifact, report_dir=report_dir, reporter=reporter)
 
-    from mobilekit.parity.ingest import human_summary
+    from mobilekit.qa.ingest import human_summary
 
     run_command(action, json_mode, quiet, human_summary, lambda s: EXIT_OK if s["passed"] else EXIT_GATE_FAILED)
 

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mobilekit.core.config import BundleMeta
+from mobilekit.core.errors import InputError
 from mobilekit.core.registry import Registry
-from mobilekit.models.base import ModelIO
+from mobilekit.core.tensors import ModelIO
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,6 @@ class ConvertRequest:
     io: ModelIO
     meta: BundleMeta
     options: Any  # the target's pydantic options (CoreMLTargetConfig, TFLiteTargetConfig, ...)
-    labels: tuple[str, ...] = ()
     user_metadata: dict[str, str] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None  # representative inputs (name -> batch) for full-integer quantization
 
@@ -35,6 +35,7 @@ class ConvertRequest:
 class Target(Protocol):
     name: str
     suffix: str
+    numerics: tuple[str, ...]  # the numerics classes its artifacts can have (parity tolerances exist for each)
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact: ...
 
@@ -46,3 +47,17 @@ TARGETS.register_lazy("onnx", "mobilekit.convert.onnx:ONNX")
 
 # Which targets a platform bundle carries.
 PLATFORMS: dict[str, tuple[str, ...]] = {"ios": ("coreml",), "android": ("tflite",)}
+
+
+def platform_targets(platform: str) -> tuple[str, ...]:
+    if platform not in PLATFORMS:
+        raise InputError(f"unknown platform {platform!r}; accepted: {', '.join(sorted(PLATFORMS))}, all")
+    return PLATFORMS[platform]
+
+
+def target_of(artifact: Path) -> str:
+    """The target whose artifacts end like `artifact`."""
+    for name in TARGETS:
+        if artifact.name.endswith(TARGETS.get(name).suffix):
+            return name
+    raise InputError(f"{artifact}: unknown artifact type; expected one of: {', '.join(TARGETS.get(n).suffix for n in TARGETS)}")

@@ -1,22 +1,15 @@
 """Core ML target: mlprogram `.mlpackage` with image-typed input, descriptions and metadata."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from mobilekit.convert.base import Artifact, ConvertRequest
 from mobilekit.convert.mlpackage import normalize_mlpackage
 from mobilekit.core.clock import artifact_timestamp_iso
+from mobilekit.core.native import import_coremltools
 
 _CONVERSION_DATE_KEY = "com.github.apple.coremltools.conversion_date"
-
-
-def import_coremltools():
-    os.environ.setdefault("TQDM_DISABLE", "1")  # we show our own progress
-    import coremltools as ct
-
-    return ct
 
 
 def _input_types(ct, request: ConvertRequest) -> list:
@@ -34,6 +27,7 @@ def _input_types(ct, request: ConvertRequest) -> list:
 class CoreMLTarget:
     name = "coreml"
     suffix = ".mlpackage"
+    numerics = ("fp32", "fp16", "w8", "lowbit")
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
         from mobilekit.convert.coverage import analyze_target

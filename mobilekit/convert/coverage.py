@@ -152,7 +152,7 @@ def require_supported(coverages: Iterable[TargetCoverage]) -> None:
 def coreml_native_ops() -> frozenset[str]:
     """TF op types coremltools' TF frontend translates (its registry, minus mobilekit's own
     temporary custom-layer translations if a conversion has them installed)."""
-    from mobilekit.convert.coreml import import_coremltools
+    from mobilekit.core.native import import_coremltools
 
     import_coremltools()
     from coremltools.converters.mil.frontend.tensorflow.tf_op_registry import _TF_OPS_REGISTRY

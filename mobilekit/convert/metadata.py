@@ -14,7 +14,7 @@ from mobilekit.core.native import import_metadata_writers
 
 
 def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input_order: list[str], output_order: list[str]) -> bytes:
-    """Attach general info, per-tensor descriptions and normalization, and the label file.
+    """Attach general info, per-tensor descriptions, normalization and value ranges, and label files.
 
     Tensor metadata follows the order of the model's input/output tensors (`*_order`)."""
     _, info_md, writer_md, _ = import_metadata_writers()
@@ -23,29 +23,45 @@ def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input
 
     meta = request.meta
     by_name = {t.name: t for t in (*request.io.inputs, *request.io.outputs)}
+    labelled = [n for n in output_order if by_name[n].labels]
     with tempfile.TemporaryDirectory() as tmp:
-        label_path = Path(tmp) / "labels.txt"
-        label_path.write_text("".join(f"{label}\n" for label in request.labels))
+        label_files = {}
+        for name in labelled:  # one label file per labelled output; `labels.txt` when there is one
+            label_files[name] = Path(tmp) / ("labels.txt" if len(labelled) == 1 else f"{name}_labels.txt")
+            label_files[name].write_text("".join(f"{label}\n" for label in by_name[name].labels))
         inputs = []
         for name in input_order:
             info = by_name[name]
             if info.kind == "image":
-                inputs.append(info_md.InputImageTensorMd(
-                    name=info.name, description=info.description, norm_mean=list(info.normalization["mean"]),
-                    norm_std=list(info.normalization["std"]), color_space_type=schema.ColorSpaceType.RGB,
-                    tensor_type=tflite_schema.TensorType.FLOAT32))
+                inputs.append(_image_md(info_md, schema, tflite_schema, info))
             else:
                 inputs.append(info_md.TensorMd(name=info.name, description=info.description))
-        outputs = [info_md.TensorMd(name=n, description=by_name[n].description, min_values=[0.0], max_values=[1.0],
-                                    associated_files=[info_md.LabelFileMd(str(label_path))] if request.labels else None)
-                   for n in output_order]
+        outputs = []
+        for name in output_order:
+            info = by_name[name]
+            if info.kind == "image":
+                outputs.append(_image_md(info_md, schema, tflite_schema, info))
+                continue
+            low, high = info.value_range if info.value_range is not None else (None, None)
+            outputs.append(info_md.TensorMd(name=name, description=info.description,
+                                            min_values=None if low is None else [float(low)],
+                                            max_values=None if high is None else [float(high)],
+                                            associated_files=[info_md.LabelFileMd(str(label_files[name]))] if name in label_files else None))
         writer = writer_md.MetadataWriter.create_from_metadata_info(
             bytearray(model_buffer),
             general_md=info_md.GeneralMd(name=meta.name, version=meta.version, description=meta.description or meta.name,
                                          author=meta.author, licenses=meta.license),
-            input_md=inputs, output_md=outputs, associated_files=[str(label_path)] if request.labels else None)
+            input_md=inputs, output_md=outputs, associated_files=[str(p) for p in label_files.values()] or None)
         with _zip_clock(artifact_epoch()):
             return bytes(writer.populate())
+
+
+def _image_md(info_md, schema, tflite_schema, info):
+    """An RGB image tensor: its normalization (mean/std) and color space."""
+    return info_md.InputImageTensorMd(
+        name=info.name, description=info.description, norm_mean=list(info.normalization["mean"]),
+        norm_std=list(info.normalization["std"]), color_space_type=schema.ColorSpaceType.RGB,
+        tensor_type=tflite_schema.TensorType.FLOAT32)
 
 
 class _FixedClock:

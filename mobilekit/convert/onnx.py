@@ -58,6 +58,7 @@ def foreign_nodes(model_proto) -> dict[str, list[str]]:
 class ONNXTarget:
     name = "onnx"
     suffix = ".onnx"
+    numerics = ("fp32", "fp16")
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
         from mobilekit.convert.ops.lowering import lowered_serving_function
@@ -118,8 +119,9 @@ def _describe(onnx, model_proto, request: ConvertRequest) -> None:
     model_proto.graph.name = meta.name
     props = {"name": meta.name, "version": meta.version, "author": meta.author, "license": meta.license,
              **request.user_metadata}
-    if request.labels:
-        props["labels"] = "\n".join(request.labels)
+    labels = [label for info in request.io.outputs for label in info.labels]
+    if labels:
+        props["labels"] = "\n".join(labels)
     del model_proto.metadata_props[:]
     for key, value in sorted(props.items()):
         entry = model_proto.metadata_props.add()

@@ -18,6 +18,7 @@ SIGNATURE = "serving_default"
 class TFLiteTarget:
     name = "tflite"
     suffix = ".tflite"
+    numerics = ("fp32", "fp16", "w8", "int8")
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
         from mobilekit.convert.coverage import analyze_target, parse_tflite_op_errors, quiet_stderr

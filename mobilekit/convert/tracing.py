@@ -1,11 +1,11 @@
 """Trace a reference model into a named-input, named-output `tf.function` (what every converter consumes).
 
 The model is a tf_keras or Keras 3 model, or a SavedModel signature wrapped by
-`mobilekit.models.generic.savedmodel_signature`; all are called as `model(inputs, training=False)`."""
+`mobilekit.nn.keras_io.savedmodel_signature`; all are called as `model(inputs, training=False)`."""
 from __future__ import annotations
 
 from mobilekit.core.tf import tf_and_keras
-from mobilekit.models.base import ModelIO
+from mobilekit.core.tensors import ModelIO
 
 
 def serving_function(model, io: ModelIO):
@@ -34,7 +34,7 @@ def serving_function(model, io: ModelIO):
 
 def _takes_dict(model) -> bool:
     """SavedModel signatures and dict-input Keras models take {input name: tensor}."""
-    from mobilekit.models.generic import is_signature_model
+    from mobilekit.nn.keras_io import is_signature_model
 
     if is_signature_model(model):
         return True

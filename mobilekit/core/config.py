@@ -1,10 +1,12 @@
 """Build configuration: pydantic models validated at the edge, with file-aware error messages.
 
-Every model forbids unknown keys. Values naming registry entries (family, preset, targets)
-are checked against the registries here, before any heavy work starts.
+Every model forbids unknown keys. Values naming registry entries (family, preset, source, budget
+metric) are checked against the registries here, before any heavy work starts; variant names are
+checked by the optimize layer before it starts work.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from importlib import resources
@@ -12,9 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from mobilekit.core.errors import ConfigError
+from mobilekit.core.family import FAMILIES
 
 SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 Precision = Literal["fp32", "fp16"]
@@ -35,46 +38,20 @@ class BundleMeta(Strict):
     description: str = ""
 
 
-class ClickSamplingConfig(Strict):
-    """Xu et al. 2016 click simulation; pixel values refer to `reference_size` and are scaled."""
-
-    max_positive: Annotated[int, Field(ge=1, le=20)] = 5
-    max_negative_band: Annotated[int, Field(ge=0, le=20)] = 3
-    max_negative_anywhere: Annotated[int, Field(ge=0, le=20)] = 2
-    max_negative_objects: Annotated[int, Field(ge=0, le=20)] = 2
-    margin: Annotated[float, Field(ge=0)] = 5.0
-    spacing: Annotated[float, Field(ge=0)] = 10.0
-    band: Annotated[float, Field(gt=0)] = 40.0
-    reference_size: Annotated[int, Field(ge=16)] = 320
-
-
-class CocoSource(Strict):
-    annotations: Path
-    images: Path
-    categories: list[str] | None = None
-    min_area: Annotated[int, Field(ge=0)] = 0
-
-
-class FolderSource(Strict):
-    root: Path
-
-
 class DataConfig(Strict):
-    source: Literal["synthetic", "coco", "folders"] = "synthetic"
-    image_size: tuple[Annotated[int, Field(ge=32, le=2048, multiple_of=16)], Annotated[int, Field(ge=32, le=2048, multiple_of=16)]] = (128, 128)
-    train_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 512
-    val_samples: Annotated[int, Field(ge=1, le=100_000)] = 64
+    """What every family's data has: a source (one of the family's registered sources), the model's
+    input size and split sizes. Source-specific settings live in the family's own section."""
+
+    source: str = "synthetic"
+    image_size: tuple[Annotated[int, Field(ge=16, le=8192)], Annotated[int, Field(ge=16, le=8192)]] = (128, 128)
+    train_samples: Annotated[int, Field(ge=1, le=10_000_000)] = 512
+    val_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 64
     parity_samples: Annotated[int, Field(ge=1, le=256)] = 8
     augment: bool = True
-    clicks: ClickSamplingConfig = ClickSamplingConfig()
-    coco: CocoSource | None = None
-    folders: FolderSource | None = None
 
-    @model_validator(mode="after")
-    def _source_settings_present(self) -> "DataConfig":
-        if self.source in ("coco", "folders") and getattr(self, self.source) is None:
-            raise ValueError(f"source '{self.source}' needs a '{self.source}:' section")
-        return self
+
+class FamilyOptions(Strict):
+    """Base of a family's own config section (`<family>:` in YAML), defined by the family."""
 
 
 class TrainingConfig(Strict):
@@ -104,12 +81,19 @@ class TargetsConfig(Strict):
 
 
 class Tolerance(Strict):
-    """A parity gate for one output. Unset fields are not checked."""
+    """A parity gate. Unset fields are not checked. The task-metric bounds apply to the family's
+    task metric of each output that has one (IoU, AbsRel, hole PSNR: any unit). `outputs`
+    replaces the whole gate for the outputs it names."""
 
     max_abs: Annotated[float, Field(gt=0)] | None = None
     mean_abs: Annotated[float, Field(gt=0)] | None = None
     min_psnr: Annotated[float, Field(gt=0)] | None = None
-    min_task_metric: Annotated[float, Field(ge=0, le=1)] | None = None
+    min_task_metric: float | None = None
+    max_task_metric: float | None = None
+    outputs: dict[str, "Tolerance"] | None = None
+
+    def for_output(self, name: str) -> "Tolerance":
+        return (self.outputs or {}).get(name) or self.model_copy(update={"outputs": None})
 
 
 class ParityConfig(Strict):
@@ -144,12 +128,14 @@ class QATConfig(FineTuneConfig):
 
 
 class BudgetConfig(Strict):
-    """Quality budget: largest allowed drop of `metric` (absolute; 0.01 = 1 point) vs the fp32
-    reference, and optionally an absolute floor the metric must reach."""
+    """Quality budget: the largest allowed loss of `metric` against the fp32 reference, in the
+    metric's own units and direction (IoU 0.01 = one point lower; AbsRel 0.01 higher; PSNR 0.5 dB
+    lower), and optionally the worst acceptable value (`limit`: a floor for higher-is-better
+    metrics, a ceiling for lower-is-better ones). `metric` defaults to the family's first metric."""
 
-    metric: str = "iou"
-    max_drop: Annotated[float, Field(ge=0, le=1)] = 0.01
-    min_value: Annotated[float, Field(ge=0, le=1)] | None = None
+    metric: str | None = None
+    max_drop: Annotated[float, Field(ge=0)] = 0.01
+    limit: float | None = None
 
 
 class OptimizeConfig(Strict):
@@ -163,6 +149,9 @@ class OptimizeConfig(Strict):
 
 
 class BuildConfig(Strict):
+    """One model's build. Validated through `config_type(family)`, the subclass that adds the
+    family's own section as the field named after the family."""
+
     family: str
     preset: str
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
@@ -173,37 +162,28 @@ class BuildConfig(Strict):
     parity: ParityConfig = ParityConfig()
     optimize: OptimizeConfig = OptimizeConfig()
 
-    @field_validator("family")
-    @classmethod
-    def _known_family(cls, value: str) -> str:
-        from mobilekit.models import FAMILIES
-
-        if value not in FAMILIES:
-            raise ValueError(f"unknown family {value!r}; accepted: {', '.join(FAMILIES.names())}")
-        return value
-
     @model_validator(mode="after")
-    def _known_preset(self) -> "BuildConfig":
-        from mobilekit.models import FAMILIES
-
-        presets = FAMILIES.get(self.family).presets
-        if self.preset not in presets:
-            raise ValueError(f"preset: unknown preset {self.preset!r} for family {self.family!r}; accepted: {', '.join(sorted(presets))}")
-        return self
-
-    @model_validator(mode="after")
-    def _known_optimization(self) -> "BuildConfig":
-        from mobilekit.models import FAMILIES
-        from mobilekit.optimize.variants import VARIANTS
-
-        for name in self.optimize.variants or ():
-            if name not in VARIANTS:
-                raise ValueError(f"optimize.variants: unknown variant {name!r}; accepted: {', '.join(VARIANTS.names())}")
-        metrics = FAMILIES.get(self.family).budget_metrics
-        if self.optimize.budget.metric not in metrics:
+    def _family_checks(self) -> "BuildConfig":
+        family = FAMILIES.get(self.family)
+        if self.preset not in family.presets:
+            raise ValueError(f"preset: unknown preset {self.preset!r} for family {self.family!r}; accepted: {', '.join(sorted(family.presets))}")
+        if self.optimize.budget.metric is not None and self.optimize.budget.metric not in family.metric_names:
             raise ValueError(f"optimize.budget.metric: unknown metric {self.optimize.budget.metric!r} for family "
-                             f"{self.family!r}; accepted: {', '.join(metrics)}")
+                             f"{self.family!r}; accepted: {', '.join(family.metric_names)}")
+        if self.data.source not in family.sources:
+            raise ValueError(f"data.source: unknown source {self.data.source!r} for family {self.family!r}; "
+                             f"accepted: {', '.join(family.sources.names())}")
+        family.validate_config(self)
         return self
+
+    @property
+    def options(self) -> FamilyOptions:
+        """The family's own section."""
+        return getattr(self, self.family)
+
+    @property
+    def budget_metric(self) -> str:
+        return self.optimize.budget.metric or FAMILIES.get(self.family).metrics[0].name
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -215,6 +195,23 @@ class BuildConfig(Strict):
         """Hash of selected top-level fields (cache keys for stages that read only those)."""
         dumped = self.model_dump(mode="json")
         return hashlib.sha256(json.dumps({f: dumped[f] for f in fields}, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def config_type(family: str) -> type[BuildConfig]:
+    """BuildConfig with the family's section as field `<family>` (a union discriminated by `family`,
+    resolved through the registry so families registered at run time validate the same way)."""
+    options = FAMILIES.get(family).options_type
+    if family in BuildConfig.model_fields:
+        raise ValueError(f"family name {family!r} collides with a config field")
+    return create_model(f"BuildConfig_{family}", __base__=BuildConfig, **{family: (options, options())})
+
+
+class ModelSetConfig(Strict):
+    """An SDK model set: one bundle per platform holding every listed model (paths relative to this file)."""
+
+    bundle: BundleMeta
+    models: Annotated[list[Path], Field(min_length=1)]
 
 
 def default_config_path(family: str = "segmentation") -> Path:
@@ -245,23 +242,50 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def _validated(model: type[BaseModel], data: dict, source: str):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [_format_error(err, model) for err in exc.errors()]
+        raise ConfigError(f"{source}: invalid config\n" + "\n".join(f"  - {line}" for line in lines)) from None
+
+
 def parse_config(data: Any, source: str) -> BuildConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a YAML mapping at the top level")
+    family = data.get("family")
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ConfigError(f"{source}: invalid config\n  - family: unknown family {family!r}; accepted: {', '.join(FAMILIES.names())}")
+    return _validated(config_type(family), data, source)
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
     try:
-        return BuildConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = [_format_error(err, BuildConfig) for err in exc.errors()]
-        raise ConfigError(f"{source}: invalid config\n" + "\n".join(f"  - {line}" for line in lines)) from None
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
 
 
 def load_config(path: Path | str | None = None) -> tuple[BuildConfig, Path]:
     """Load and validate a YAML config (the embedded default when `path` is None)."""
     resolved = Path(path) if path is not None else default_config_path()
-    if not resolved.is_file():
-        raise ConfigError(f"{resolved}: config file not found")
-    try:
-        data = yaml.safe_load(resolved.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{resolved}: not valid YAML ({exc})") from None
+    data = _read_yaml(resolved)
+    if isinstance(data, dict) and "models" in data:
+        raise ConfigError(f"{resolved}: this is a model set (it lists `models:`); this command takes one model's config")
     return parse_config(data, str(resolved)), resolved
+
+
+def load_build_spec(path: Path | str | None = None) -> tuple[list[BuildConfig], ModelSetConfig | None, Path]:
+    """A model's config, or an SDK model set with every listed config validated (all before any work)."""
+    resolved = Path(path) if path is not None else default_config_path()
+    data = _read_yaml(resolved)
+    if not (isinstance(data, dict) and "models" in data):
+        return [parse_config(data, str(resolved))], None, resolved
+    model_set = _validated(ModelSetConfig, data, str(resolved))
+    configs = [load_config(p if p.is_absolute() else resolved.parent / p)[0] for p in model_set.models]
+    names = [c.bundle.name for c in configs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{resolved}: models: every model needs its own bundle.name; got {names}")
+    return configs, model_set, resolved

@@ -38,3 +38,13 @@ def import_metadata_writers():
     from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer, writer_utils
 
     return metadata, metadata_info, metadata_writer, writer_utils
+
+
+def import_coremltools():
+    """coremltools, with its own progress bars off (we show ours)."""
+    import os
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    import coremltools as ct
+
+    return ct

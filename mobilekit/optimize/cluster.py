@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from mobilekit.core.config import ClusterConfig
-from mobilekit.models.base import Split
+from mobilekit.core.family import Split
 from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, recalibrate_batchnorm, require_keras2, tfmot, wrap_large_kernels, MIN_KERNEL_SIZE
 
 

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mobilekit.core.config import FineTuneConfig
-from mobilekit.models.base import Split
+from mobilekit.core.family import Split
 from mobilekit.optimize.coreml import WEIGHT_THRESHOLD as MIN_KERNEL_SIZE  # smaller kernels stay dense in every format
 
 

@@ -9,9 +9,10 @@ from typing import Any, Callable
 import numpy as np
 
 from mobilekit.convert.base import Artifact
+from mobilekit.convert.context import ModelContext
 from mobilekit.core.config import BuildConfig, BundleMeta, CoreMLTargetConfig, OptimizeConfig, TFLiteTargetConfig
 from mobilekit.core.registry import Registry
-from mobilekit.models.base import Split
+from mobilekit.core.family import Split
 from mobilekit.optimize.variants import VARIANTS, Variant
 
 # Registry name = the `optimize:` config section holding the pass's settings.
@@ -49,7 +50,7 @@ class ArrayData:
     """A user's own data for their own model: an `.npz` with one array per model input (named like
     the inputs) and, for fine-tuning, a `targets` array."""
 
-    def __init__(self, path: Path, input_names: list[str]) -> None:
+    def __init__(self, path: Path, input_names: list[str], output_names: list[str] | None = None) -> None:
         from mobilekit.core.errors import InputError
 
         try:
@@ -60,14 +61,16 @@ class ArrayData:
         missing = [n for n in input_names if n not in self.arrays]
         if missing:
             raise InputError(f"{path}: missing array(s) for model input(s) {', '.join(missing)}; found {', '.join(sorted(self.arrays))}")
-        self.path, self.input_names = path, input_names
+        self.path, self.input_names, self.output_names = path, input_names, output_names or []
 
     def train_split(self) -> Split:
         from mobilekit.core.errors import InputError
 
         if "targets" not in self.arrays:
             raise InputError(f"{self.path}: fine-tuning needs a 'targets' array beside the inputs")
-        return Split({n: self.arrays[n] for n in self.input_names}, self.arrays["targets"])
+        if len(self.output_names) != 1:
+            raise InputError(f"{self.path}: a 'targets' array trains a single-output model; this one has {len(self.output_names)} outputs")
+        return Split({n: self.arrays[n] for n in self.input_names}, {self.output_names[0]: self.arrays["targets"]})
 
     def calibration(self, samples: int) -> dict:
         return {n: self.arrays[n][:samples] for n in self.input_names}
@@ -89,8 +92,9 @@ class NoData:
 
 
 class VariantProducer:
-    """Produces `Variant` artifacts for one model (`stages.ModelContext`): training-time passes
-    follow `optimize`, their data (and calibration inputs) come from `data`."""
+    """Produces `Variant` artifacts for one model (`convert.context.ModelContext`): training-time passes
+    follow `optimize`, their data (and calibration inputs) come from `data`. A family's modules
+    (an extractor and heads) are derived from the same optimized end-to-end model."""
 
     def __init__(self, ctx, optimize: OptimizeConfig, data, *, coreml: CoreMLTargetConfig | None = None, batch_size: int = 16,
                  seed: int = 0, progress: Callable[[str], None] = lambda message: None) -> None:
@@ -109,7 +113,7 @@ class VariantProducer:
         if training_pass is None:
             return self.base, {}
         if training_pass not in self._derived:
-            from mobilekit.stages import ModelContext
+            from mobilekit.convert.context import ModelContext
 
             self.progress(f"training-time pass: {training_pass} (fine-tuning)")
             model, report = TRAINING_PASSES.get(training_pass)(self.base.model, self.data.train_split(), self.loss(),
@@ -117,8 +121,20 @@ class VariantProducer:
             self._derived[training_pass] = (ModelContext(model, self.base.io, self.base.path, self.base.config, self.base.family), report)
         return self._derived[training_pass]
 
+    def module_source(self, training_pass: str | None, module: str):
+        """`source(training_pass)` as the context of one of the family's modules."""
+        ctx, report = self.source(training_pass)
+        if module == ctx.module:
+            return ctx, report
+        for spec in ctx.family.modules(ctx.config, ctx.model):
+            if spec.name == module:
+                return ModelContext(spec.model, spec.io, ctx.path, ctx.config, ctx.family, spec.name), report
+        raise KeyError(f"family {ctx.family_name!r} has no module {module!r}")
+
     def loss(self):
-        return self.base.family.loss() if self.base.family else "mse"
+        if self.base.family:
+            return dict(self.base.family.losses(self.base.config))
+        return {t.name: "mse" for t in self.base.io.outputs}
 
     def calibration(self) -> dict:
         if self._calibration is None:
@@ -129,7 +145,7 @@ class VariantProducer:
         """Convert and compress variant `name` into `out_dir`: (artifact, the context it was converted
         from — its parity reference —, the training-time pass report)."""
         from mobilekit.optimize.coreml import compress_mlpackage
-        from mobilekit.stages import convert_artifact, convert_request
+        from mobilekit.convert.request import convert_artifact, convert_request
 
         variant = VARIANTS.get(name)
         ctx, report = self.source(variant.training_pass)
@@ -141,8 +157,10 @@ class VariantProducer:
         details = {**artifact.details, "variant": name, "compute_precision": variant.precision, "steps": variant.steps}
         if variant.target == "coreml" and "deployment_target" in details:
             details["deployment_target"] = request.options.deployment_target
-        self.artifacts[name] = Artifact(artifact.target, artifact.path, variant.numerics, details)
-        return self.artifacts[name], ctx, report
+        built = Artifact(artifact.target, artifact.path, variant.numerics, details)
+        if ctx.module == self.base.module:
+            self.artifacts[name] = built
+        return built, ctx, report
 
     def _options(self, variant: Variant):
         if variant.target == "tflite":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mobilekit.core.config import QATConfig
-from mobilekit.models.base import Split
+from mobilekit.core.family import Split
 from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, require_keras2, tfmot
 
 

@@ -15,11 +15,11 @@ from mobilekit.optimize.produce import ArrayData, FamilyData, NoData, VariantPro
 
 
 def _context_and_data(model_path: Path, data: Path | None, trust: bool):
-    from mobilekit.stages import load_context
+    from mobilekit.convert.context import load_context
 
     ctx = load_context(model_path, trust=trust)
     if data is not None:
-        return ctx, ArrayData(data, [t.name for t in ctx.io.inputs])
+        return ctx, ArrayData(data, [t.name for t in ctx.io.inputs], [t.name for t in ctx.io.outputs])
     if ctx.config is not None:
         return ctx, FamilyData(ctx.family, ctx.config)
     return ctx, NoData(f"{model_path} has no mobilekit sidecar (model.json); pass --data FILE.npz with one array per "
@@ -36,7 +36,7 @@ def _held_out_scores(ctx, model) -> dict[str, float] | None:
     """The family's single-pass metric on the config's val split (None for models without a config)."""
     if ctx.config is None:
         return None
-    from mobilekit.stages import ModelContext, reference_outputs
+    from mobilekit.convert.context import ModelContext, reference_outputs
 
     split = ctx.family.make_split(ctx.config, "val")
     outputs = reference_outputs(ModelContext(model, ctx.io, ctx.path, ctx.config, ctx.family), split.inputs)
@@ -76,7 +76,8 @@ def quantize(model_path: Path, variant: str, out_dir: Path, *, data: Path | None
     the first rows of `data`, or seeded uniform inputs)."""
     from mobilekit.optimize.accounting import weight_stats
     from mobilekit.optimize.variants import VARIANTS
-    from mobilekit.stages import parity_inputs, reference_outputs, verify_artifact
+    from mobilekit.convert.context import parity_inputs, reference_outputs
+    from mobilekit.parity.verify import verify_artifact
 
     if variant not in VARIANTS:
         raise InputError(f"unknown variant {variant!r}; accepted: {', '.join(VARIANTS.names())}")

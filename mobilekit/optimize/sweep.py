@@ -57,8 +57,10 @@ class SweepResult:
     preset: str
     config_sha256: str
     metric: str
+    direction: str  # "higher" or "lower" is better
+    unit: str
     max_drop: float
-    min_value: float | None
+    limit: float | None
     reference: dict[str, float]
     rows: list[VariantRow]
     targets: list[str]
@@ -71,10 +73,19 @@ class SweepResult:
     def budget_met(self) -> bool:
         return all(self.selected.get(t) for t in self.targets)
 
+    @property
+    def spec(self):
+        from mobilekit.core.family import MetricSpec
+
+        return MetricSpec(self.metric, self.direction, self.unit)  # type: ignore[arg-type]
+
     def budget_text(self) -> str:
         reference = self.reference[self.metric]
-        text = f"{self.metric} within {self.max_drop * 100:g} point(s) of the fp32 reference ({reference:.4f})"
-        return text + (f" and at least {self.min_value:g}" if self.min_value is not None else "")
+        worse = "lower" if self.direction == "higher" else "higher"
+        unit = f" {self.unit}" if self.unit else ""
+        text = f"{self.metric} at most {self.max_drop:g}{unit} {worse} than the fp32 reference ({reference:.4f})"
+        bound = "at least" if self.direction == "higher" else "at most"
+        return text + (f" and {bound} {self.limit:g}" if self.limit is not None else "")
 
     def unmet_message(self) -> str:
         missing = ", ".join(t for t in self.targets if not self.selected.get(t))
@@ -85,7 +96,8 @@ class SweepResult:
 
     def summary(self) -> dict[str, Any]:
         return {"family": self.family, "preset": self.preset, "config_sha256": self.config_sha256,
-                "budget": {"metric": self.metric, "max_drop": self.max_drop, "min_value": self.min_value, "met": self.budget_met},
+                "budget": {"metric": self.metric, "direction": self.direction, "unit": self.unit, "max_drop": self.max_drop,
+                           "limit": self.limit, "met": self.budget_met},
                 "reference": self.reference, "selected": self.selected, "targets": self.targets,
                 "variants": [asdict(r) for r in self.rows], "outputs": self.outputs, "notes": self.notes,
                 "seconds": round(self.seconds, 1)}
@@ -136,9 +148,9 @@ def run_sweep(config_path: Path | str | None = None, variants: Sequence[str] | N
 def _trained_context(config: BuildConfig, reporter: Reporter):
     import tempfile
 
-    from mobilekit.core.loading import load_keras_model
-    from mobilekit.models import get_family
-    from mobilekit.stages import ModelContext
+    from mobilekit.nn.loading import load_keras_model
+    from mobilekit.core.family import get_family
+    from mobilekit.convert.context import ModelContext
     from mobilekit.train.trainer import train
 
     family = get_family(config.family)
@@ -152,7 +164,7 @@ def sweep_context(ctx, config: BuildConfig, names: Sequence[str], out_dir: Path,
     """The sweep over an already-trained model context; artifacts go to `out_dir/variants/<name>/`.
     `producer` (default: one for `config`) keeps the fine-tuned models for the caller."""
     from mobilekit.optimize.produce import producer_for
-    from mobilekit.stages import reference_outputs
+    from mobilekit.convert.context import reference_outputs
 
     started = time.perf_counter()
     family = ctx.family
@@ -160,8 +172,9 @@ def sweep_context(ctx, config: BuildConfig, names: Sequence[str], out_dir: Path,
     references = {None: reference_outputs(ctx, split.inputs)}
     reference_scores = family.score_outputs(references[None], split)
     budget = config.optimize.budget
-    result = SweepResult(family.name, config.preset, config.sha256(), budget.metric, budget.max_drop, budget.min_value, reference_scores, [],
-                         sorted({VARIANTS.get(n).target for n in names}))
+    spec = family.metric(config.budget_metric)
+    result = SweepResult(family.name, config.preset, config.sha256(), spec.name, spec.direction, spec.unit, budget.max_drop,
+                         budget.limit, reference_scores, [], sorted({VARIANTS.get(n).target for n in names}))
     producer = producer or producer_for(ctx, config, reporter.stage)
     queue = list(names)
     while queue:
@@ -171,14 +184,14 @@ def sweep_context(ctx, config: BuildConfig, names: Sequence[str], out_dir: Path,
         result.rows.append(row)
         if name == PTQ_INT8_VARIANT and QAT_VARIANT not in names and row.retention is not None \
                 and row.retention < config.optimize.qat.when_retention_below:
-            note = (f"{name} keeps {row.retention:.2%} of the fp32 {budget.metric} (below "
+            note = (f"{name} keeps {row.retention:.2%} of the fp32 {spec.name} (below "
                     f"{config.optimize.qat.when_retention_below:.0%}): adding {QAT_VARIANT} (quantization-aware training)")
             result.notes.append(note)
             reporter.warn(note)
             queue.append(QAT_VARIANT)
     for row in result.rows:
         if row.retention_ok is False:
-            result.notes.append(f"{row.name} keeps {row.retention:.2%} of the fp32 {budget.metric}; expected at least "
+            result.notes.append(f"{row.name} keeps {row.retention:.2%} of the fp32 {spec.name}; expected at least "
                                 f"{row.expected_retention:.1%}")
     _select(result)
     result.seconds = time.perf_counter() - started
@@ -189,7 +202,8 @@ def _measure(name: str, producer, references: dict, split, result: SweepResult, 
     from mobilekit.optimize.accounting import weight_stats
     from mobilekit.parity.compare import compare_outputs
     from mobilekit.parity.tolerances import tolerance_for
-    from mobilekit.stages import reference_outputs, runner_for_artifact
+    from mobilekit.convert.context import reference_outputs
+    from mobilekit.parity.verify import runner_for_artifact
 
     variant = VARIANTS.get(name)
     row = VariantRow(name, variant.target, variant.description, variant.steps, variant.numerics,
@@ -212,16 +226,15 @@ def _measure(name: str, producer, references: dict, split, result: SweepResult, 
             row.notes.append("no runtime for this target on this machine: metric not measured")
             return row
         candidate = runner.run(artifact.path, split.inputs, source.io)
-        tolerance = tolerance_for(source.family_name, variant.target, variant.numerics, source.config)
+        tolerance = tolerance_for(source.family, variant.target, variant.numerics, source.config)
         parity = compare_outputs(references[variant.training_pass], candidate, tolerance, target=variant.target,
-                                 precision=variant.numerics, runner=runner.name,
-                                 task_metric=(source.family.task_metric_name, source.family.task_metric))
+                                 precision=variant.numerics, runner=runner.name, task_metrics=source.family.task_metrics)
         row.parity = _parity_summary(parity)
         row.metrics = source.family.score_outputs(candidate, split)
         row.metric = row.metrics[result.metric]
         reference = result.reference[result.metric]
         row.delta = row.metric - reference
-        row.retention = row.metric / reference if reference else None
+        row.retention = result.spec.retention(reference, row.metric)
         if variant.expected_retention is not None and row.retention is not None:
             row.retention_ok = row.retention >= variant.expected_retention
     except Exception as exc:  # a variant that cannot be built is reported, not fatal
@@ -232,20 +245,25 @@ def _measure(name: str, producer, references: dict, split, result: SweepResult, 
 
 
 def _parity_summary(parity) -> dict[str, Any]:
-    out = parity.outputs[0] if parity.outputs else None
+    """The worst agreement over every output: largest max-abs, lowest PSNR, and the task metrics."""
+    max_abs = [o.max_abs for o in parity.outputs if o.max_abs is not None]
+    psnr = [o.psnr for o in parity.outputs if o.psnr is not None]
+    tasks = parity.task_metrics
     return {"status": parity.status, "runner": parity.runner, "numerics": parity.precision, "tolerance": parity.tolerance,
-            "max_abs": out.max_abs if out else None, "psnr": out.psnr if out else None,
-            "task_metric": parity.task_metric["value"] if parity.task_metric else None,
+            "max_abs": max(max_abs) if max_abs else None, "psnr": min(psnr) if psnr else None,
+            "task_metric": tasks[0]["value"] if len(tasks) == 1 else None,
+            "task_metrics": {t["output"]: t["value"] for t in tasks},
             "failed_checks": [c for c in parity.checks if c.startswith("✗")]}
 
 
 def _select(result: SweepResult) -> None:
-    """Smallest on-disk variant per target whose metric drop stays within the budget (and above its
-    floor, if set) and whose parity did not fail."""
+    """Smallest on-disk variant per target whose metric loses at most the budget's drop (in the
+    metric's direction), stays within its limit if set, and whose parity did not fail."""
+    spec = result.spec
     for row in result.rows:
         row.within_budget = (row.error is None and row.delta is not None and row.parity.get("status") != "failed"
-                             and -row.delta <= result.max_drop + 1e-12
-                             and (result.min_value is None or row.metric >= result.min_value))
+                             and spec.drop(result.reference[result.metric], row.metric) <= result.max_drop + 1e-12
+                             and (result.limit is None or spec.within(row.metric, result.limit)))
     for target in result.targets:
         fits = [r for r in result.rows if r.target == target and r.within_budget]
         best = min(fits, key=lambda r: (r.bytes, r.name)) if fits else None

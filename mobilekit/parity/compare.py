@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from mobilekit.core.config import Tolerance
 from mobilekit.parity.metrics import compare_values, finite
+
+if TYPE_CHECKING:
+    from mobilekit.core.family import TaskMetric
 
 
 @dataclass
@@ -33,7 +36,7 @@ class ParityResult:
     tolerance: dict[str, Any]
     checks: list[str] = field(default_factory=list)  # one ✓/✗ line per check
     outputs: list[OutputParity] = field(default_factory=list)
-    task_metric: dict[str, Any] | None = None
+    task_metrics: list[dict[str, Any]] = field(default_factory=list)  # per output with a family task metric
     cases: int = 0
     note: str = ""
     divergence: dict[str, Any] | None = None  # first divergent op, when a failed check was localized
@@ -61,9 +64,23 @@ def _gate(metrics: dict[str, float | None], tol: Tolerance) -> list[str]:
     return failures
 
 
+def _task_gate(tolerance: Tolerance, value: float) -> bool:
+    return ((tolerance.min_task_metric is None or value >= tolerance.min_task_metric)
+            and (tolerance.max_task_metric is None or value <= tolerance.max_task_metric))
+
+
+def _bounds_text(tolerance: Tolerance) -> str:
+    parts = [f"min {tolerance.min_task_metric}" if tolerance.min_task_metric is not None else "",
+             f"max {tolerance.max_task_metric}" if tolerance.max_task_metric is not None else ""]
+    text = ", ".join(p for p in parts if p)
+    return f" ({text})" if text else ""
+
+
 def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], tolerance: Tolerance, *,
                     target: str, precision: str, runner: str,
-                    task_metric: tuple[str, Callable[[Mapping, Mapping], float]] | None = None) -> ParityResult:
+                    task_metrics: Mapping[str, "TaskMetric"] | None = None) -> ParityResult:
+    """Names, then shapes, then values of every output under its own tolerance (`Tolerance.for_output`),
+    then the family's task metric of each output that has one."""
     result = ParityResult(target, precision, runner, "failed", tolerance.model_dump(exclude_none=True))
     result.cases = len(next(iter(reference.values()))) if reference else 0
     ref_names, cand_names = sorted(reference), sorted(candidate)
@@ -86,19 +103,22 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
             out = OutputParity(name, False, failures=["candidate output contains NaN/Inf"])
         else:
             metrics = compare_values(reference[name], candidate[name])
-            failures = _gate(metrics, tolerance)
+            failures = _gate(metrics, tolerance.for_output(name))
             out = OutputParity(name, not failures, failures=failures, **metrics)
         all_ok &= out.passed
         result.outputs.append(out)
         detail = "; ".join(out.failures) if out.failures else f"max_abs {out.max_abs:.3g}, psnr {'exact' if out.psnr is None else f'{out.psnr:.1f} dB'}"
         result.checks.append(f"{'✓' if out.passed else '✗'} values of {name}: {detail}")
-    if task_metric is not None and all(finite(reference[n]) and finite(candidate[n]) for n in ref_names):
-        metric_name, fn = task_metric
-        value = float(fn(reference, candidate))
-        ok = tolerance.min_task_metric is None or value >= tolerance.min_task_metric
+    for name, metric in sorted((task_metrics or {}).items()):
+        if name not in reference or not (finite(reference[name]) and finite(candidate[name])):
+            continue
+        gate = tolerance.for_output(name)
+        value = float(metric.agreement(reference[name], candidate[name]))
+        ok = _task_gate(gate, value)
         all_ok &= ok
-        result.task_metric = {"name": metric_name, "value": value, "min": tolerance.min_task_metric, "passed": ok}
-        result.checks.append(f"{'✓' if ok else '✗'} task metric {metric_name}: {value:.4f}" + (f" (min {tolerance.min_task_metric})" if tolerance.min_task_metric is not None else ""))
+        result.task_metrics.append({"output": name, "name": metric.spec.name, "value": value, "direction": metric.spec.direction,
+                                    "min": gate.min_task_metric, "max": gate.max_task_metric, "passed": ok})
+        result.checks.append(f"{'✓' if ok else '✗'} task metric {metric.spec.name} of {name}: {value:.4f}{_bounds_text(gate)}")
     result.status = "passed" if all_ok else "failed"
     return result
 

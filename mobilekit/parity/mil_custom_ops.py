@@ -76,7 +76,7 @@ def _tensor_io(program, io) -> tuple[list[dict], list[dict]]:
 def run_pre_backend_program(model, io, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Run the fp32 MIL program of the custom-layer conversion, one case at a time."""
     from mobilekit.convert.coverage import analyze_target
-    from mobilekit.convert.coreml import import_coremltools
+    from mobilekit.core.native import import_coremltools
     from mobilekit.convert.ops.coreml_custom import convert_milinternal
     from mobilekit.parity.mil import MilProgram, run_program
     from mobilekit.parity.runners.base import stack_cases
@@ -101,15 +101,14 @@ def verify_custom_layer_artifact(ctx, artifact, inputs: dict[str, np.ndarray], r
     import coremltools as ct
 
     path = Path(artifact.path)
-    tolerance = tolerance_for(ctx.family_name, "coreml", artifact.precision, ctx.config)
+    tolerance = tolerance_for(ctx.family, "coreml", artifact.precision, ctx.config)
     planned = sorted(r["class_name"] for r in artifact.details.get("op_routes", []) if r.get("class_name")
                      for _ in r["nodes"])
     layers = custom_layers_in(ct.models.MLModel(str(path), skip_model_load=True).get_spec())
     found = sorted(layer["class_name"] for layer in layers)
     candidate = run_pre_backend_program(ctx.model, ctx.io, inputs)
-    task = (ctx.family.task_metric_name, ctx.family.task_metric) if ctx.family else None
     result = compare_outputs(reference, candidate, tolerance, target="coreml", precision=artifact.precision,
-                             runner=RUNNER, task_metric=task)
+                             runner=RUNNER, task_metrics=ctx.family.task_metrics if ctx.family else None)
     if hasattr(result, "candidate_outputs"):
         result.candidate_outputs = candidate
     ok = found == planned
@@ -120,16 +119,16 @@ def verify_custom_layer_artifact(ctx, artifact, inputs: dict[str, np.ndarray], r
                    "and the app's MLCustomLayer classes, which no Python process has). Checked instead: the fp32 MIL "
                    "program the neural-network backend was given (same TF frontend and custom ops), executed by the "
                    "NumPy MIL executor with each custom layer run by its NumPy reference "
-                   "(mobilekit/shaders/reference.py; the Swift tests tie it to the Swift/Metal code). Not executed: "
+                   "(mobilekit/shaders/reference/; the Swift tests tie it to the Swift/Metal code). Not executed: "
                    "the MIL-to-neural-network lowering, image preprocessing, Core ML runtime numerics.")
     return result
 
 
 def verify_converted(ctx, artifact, inputs: dict[str, np.ndarray], reference: dict[str, np.ndarray]):
     """The parity gate for any converted artifact: the custom-layer gate above for neural-network
-    Core ML models with custom layers, `stages.verify_artifact` for everything else."""
+    Core ML models with custom layers, `parity.verify.verify_artifact` for everything else."""
     if artifact.target == "coreml" and artifact.details.get("format") == "neuralnetwork":
         return verify_custom_layer_artifact(ctx, artifact, inputs, reference)
-    from mobilekit.stages import verify_artifact
+    from mobilekit.parity.verify import verify_artifact
 
     return verify_artifact(ctx, artifact.path, artifact.precision, inputs, reference)

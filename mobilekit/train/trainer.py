@@ -1,6 +1,7 @@
 """Training stage: seeded, deterministic tf_keras training with checkpoints and a stage cache."""
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import time
@@ -12,7 +13,7 @@ import numpy as np
 
 from mobilekit.core import cache
 from mobilekit.core.config import BuildConfig
-from mobilekit.models import get_family
+from mobilekit.core.family import get_family
 
 MODEL_FILE = "model.keras"
 SIDECAR_FILE = "model.json"
@@ -30,26 +31,40 @@ class TrainResult:
     final_loss: float | None
 
 
-TRAINING_CODE = ("models", "data", "train")  # packages whose source decides what training produces
+SHARED_TRAINING_CODE = ("core", "data", "nn", "train")  # shared packages whose source decides what training produces
 
 
-def code_fingerprint() -> str:
-    """Hash of the source that builds, feeds and trains models, so a changed architecture or
-    data pipeline never reuses a stale cached model (the package version alone would)."""
+def _family_code(family: ModelFamily) -> list[Path]:
+    """The family's own source: its package folder under `mobilekit/families/`, or the module that
+    defines it (a family registered from elsewhere, e.g. a test)."""
+    source = Path(inspect.getsourcefile(type(family)) or "")
+    root = Path(__file__).resolve().parents[1] / "families"
+    if root in source.resolve().parents:
+        package = root / source.resolve().relative_to(root).parts[0]
+        return sorted(package.rglob("*.py")) + sorted(package.rglob("*.yaml"))
+    return [source] if source.is_file() else []
+
+
+def code_fingerprint(family: ModelFamily) -> str:
+    """Hash of the source that builds, feeds and trains this family's models: the shared training
+    layers and the family's own folder (so a new family never invalidates another's cache, and a
+    changed architecture or data pipeline never reuses a stale cached model)."""
     import hashlib
 
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for package in TRAINING_CODE:
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    paths = [p for package in SHARED_TRAINING_CODE for p in sorted((root / package).rglob("*.py"))] + _family_code(family)
+    for path in paths:
+        name = path.resolve().relative_to(root).as_posix() if root in path.resolve().parents else path.name
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def training_key(config: BuildConfig) -> str:
     from mobilekit import __version__
 
-    return f"{config.subset_sha256(*TRAIN_FIELDS)[:24]}-mk{__version__}-{code_fingerprint()}"
+    fields = (*TRAIN_FIELDS, config.family)  # the family's own section decides its data too
+    return f"{config.subset_sha256(*fields)[:24]}-mk{__version__}-{code_fingerprint(get_family(config.family))}"
 
 
 def _progress_callback(keras, total_steps: int, progress: ProgressFn | None):
@@ -75,6 +90,57 @@ def _batch_predictor(model, batch_size: int):
         return dict(zip(model.output_names, outputs))
 
     return predict
+
+
+@dataclass
+class _FitState:
+    model: object
+    split: Split
+    config: BuildConfig
+    total_steps: int
+    progress: ProgressFn | None
+    checkpoint_dir: Path | None
+    step: object = None  # the family's TrainingStep, when it has one
+    done: int = 0
+    callbacks: list | None = None
+
+
+def _fit_epoch_keras(state: _FitState, epoch: int) -> float:
+    """One epoch of compile/fit on the family's per-output losses."""
+    from mobilekit.core.tf import tf_and_keras
+
+    _, keras = tf_and_keras()
+    if state.callbacks is None:
+        state.callbacks = [_progress_callback(keras, state.total_steps, state.progress)]
+        if state.checkpoint_dir is not None:
+            state.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            state.callbacks.append(keras.callbacks.ModelCheckpoint(str(state.checkpoint_dir / "epoch-{epoch:03d}.weights.h5"),
+                                                                   save_weights_only=True))
+    history = state.model.fit(state.split.inputs, state.split.targets, batch_size=state.config.training.batch_size,
+                              initial_epoch=epoch, epochs=epoch + 1, shuffle=True, verbose=0, callbacks=state.callbacks)
+    return float(history.history["loss"][-1])
+
+
+def _fit_epoch_custom(state: _FitState, epoch: int) -> float:
+    """One epoch of the family's own training step over seeded shuffled batches."""
+    from mobilekit.core.tf import tf_and_keras
+
+    tf, _ = tf_and_keras()
+    batch = state.config.training.batch_size
+    order = np.random.default_rng([state.config.seed, epoch]).permutation(len(state.split))
+    totals = []
+    for start in range(0, len(order), batch):
+        index = np.sort(order[start:start + batch])
+        inputs = {k: tf.constant(v[index]) for k, v in state.split.inputs.items()}
+        targets = {k: tf.constant(v[index]) for k, v in state.split.targets.items()}
+        totals.append(float(state.step.step(inputs, targets)["loss"]))
+        state.done += 1
+        if state.progress:
+            state.progress("train", state.done, state.total_steps)
+    if state.checkpoint_dir is not None:
+        state.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        state.model.save_weights(str(state.checkpoint_dir / f"epoch-{epoch + 1:03d}.weights.h5"))
+    return float(np.mean(totals))
 
 
 def _write_sidecar(out_dir: Path, sidecar: dict) -> None:
@@ -103,22 +169,26 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
     rate = config.training.learning_rate
     if config.training.schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps, alpha=0.02)
+    custom_step = family.training_step(config)
     with tf.distribute.get_strategy().scope():  # the default strategy: CPU, or the GPU when present
         model = family.build_model(config)
-        model.compile(optimizer=keras.optimizers.Adam(rate), loss=family.loss())
-    callbacks = [_progress_callback(keras, steps, progress)]
-    if config.training.checkpoints:
-        (out_dir / "checkpoints").mkdir(exist_ok=True)
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(out_dir / "checkpoints" / "epoch-{epoch:03d}.weights.h5"), save_weights_only=True))
-    losses: list[float] = []
+        if custom_step is None:
+            model.compile(optimizer=keras.optimizers.Adam(rate), loss=dict(family.losses(config)),
+                          loss_weights=family.loss_weights(config))
+        else:
+            custom_step.build(model, config, rate)
+    checkpoint_dir = out_dir / "checkpoints" if config.training.checkpoints else None
+    hooks = family.epoch_hooks(config)
     refresh_rng = np.random.default_rng([config.seed, 0x5EED])
     predict = _batch_predictor(model, config.training.batch_size * 4)
+    fit = _fit_epoch_keras if custom_step is None else _fit_epoch_custom
+    state = _FitState(model, train_split, config, steps, progress, checkpoint_dir, custom_step)
+    losses: list[float] = []
     for epoch in range(config.training.epochs):
-        history = model.fit(train_split.inputs, train_split.targets, batch_size=config.training.batch_size,
-                            initial_epoch=epoch, epochs=epoch + 1, shuffle=True, verbose=0, callbacks=callbacks)
-        losses += [float(v) for v in history.history["loss"]]
+        losses.append(fit(state, epoch))
         if epoch + 1 < config.training.epochs:
-            family.refresh_split(predict, train_split, epoch, refresh_rng)
+            for hook in hooks:
+                hook(predict, train_split, epoch, refresh_rng)
     seconds = time.perf_counter() - started
     final_loss = losses[-1]
     model.save(out_dir / MODEL_FILE)

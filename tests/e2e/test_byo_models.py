@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from mobilekit.core.errors import InputError, UntrustedModelError
-from mobilekit.core.loading import check_model_file, load_keras_model
+from mobilekit.nn.loading import check_model_file, load_keras_model
 from conftest import last_json, run_cli
 
 keras3 = pytest.importorskip("keras")  # the Keras 3 package (tf.keras is tf_keras in mobilekit processes)
@@ -210,7 +210,7 @@ def test_savedmodel_with_file_ops_refused_unless_trusted(tmp_path):
 
 
 def test_savedmodel_signature_io(models):
-    from mobilekit.stages import load_context, parity_inputs, reference_outputs
+    from mobilekit.convert.context import load_context, parity_inputs, reference_outputs
 
     ctx = load_context(Path(models["savedmodel"]))
     assert [(t.name, t.shape) for t in ctx.io.inputs] == [("hint", (1, 32, 32, 1)), ("image", (1, 32, 32, 3))]  # sorted keys
@@ -244,7 +244,7 @@ def test_keras3_mobilenetv2_to_coreml_passes_parity(tmp_path):
 
 def test_keras3_io_contracts():
     """Names come from the saved config (Input / output layer names, dict keys), never from tensor counters."""
-    from mobilekit.models.generic import io_from_keras
+    from mobilekit.nn.keras_io import io_from_keras
 
     seq = keras3.Sequential([keras3.Input((16, 16, 3), name="rgb"), keras3.layers.Conv2D(2, 3, name="head")])
     io = io_from_keras(seq)  # Keras 3 Sequential has no output_names

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from conftest import last_json, run_cli
-from mobilekit.build import build_model_bundle
+from mobilekit.pipeline.build import build_model_bundle
 from mobilekit.core.config import BundleMeta
 from mobilekit.core.errors import UnsupportedOpsError
 from mobilekit.core.tf import tf_and_keras
-from mobilekit.models.generic import io_from_keras
-from mobilekit.models.layers import Erosion2D, ResizeArea, ResizeBicubic
-from mobilekit.stages import ModelContext
+from mobilekit.nn.keras_io import io_from_keras
+from mobilekit.nn.layers import Erosion2D, ResizeArea, ResizeBicubic
+from mobilekit.convert.context import ModelContext
 
 tf, keras = tf_and_keras()
 META = BundleMeta(name="mask-tools", version="0.1.0", author="mobilekit tests", license="Apache-2.0")

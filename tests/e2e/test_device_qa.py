@@ -70,7 +70,7 @@ def test_fixture_bundle_verifies_and_holds_the_documented_layout(android_fixture
 def test_fixtures_are_deterministic_from_config_or_reference_model(android_fixtures, tmp_path):
     """Re-running on the fixtures bundle gives the same bytes; so does `--reference` with the trained model."""
     from mobilekit.core.config import load_config
-    from mobilekit.parity.fixtures import add_fixtures
+    from mobilekit.qa.fixtures import add_fixtures
     from mobilekit.train.trainer import train
 
     again = tmp_path / "again.zip"  # in place (no --out) on a copy: replaced atomically, same bytes
@@ -122,7 +122,7 @@ def test_ingest_passes_on_a_device_run_and_on_goldens_and_fails_on_perturbed_out
 
 def test_ios_fixtures_self_check_the_core_ml_package(tiny_build, tmp_path):
     from mobilekit.bundle.reader import verify_bundle
-    from mobilekit.parity.fixtures import add_fixtures
+    from mobilekit.qa.fixtures import add_fixtures
 
     _, out = tiny_build
     summary = add_fixtures(out / "object-select-tiny-0.1.0-ios.zip", config_path=TINY, out=tmp_path / "ios.zip")

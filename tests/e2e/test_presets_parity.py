@@ -22,8 +22,10 @@ def test_preset_converts_with_fp32_parity(preset, tmp_path):
     from mobilekit.core.config import parse_config
     from mobilekit.core.fsio import disk_bytes
     from mobilekit.core.tf import seed_everything
-    from mobilekit.models import get_family
-    from mobilekit.stages import ModelContext, convert_artifact, reference_outputs, verify_artifact
+    from mobilekit.core.family import get_family
+    from mobilekit.convert.context import ModelContext, reference_outputs
+    from mobilekit.convert.request import convert_artifact
+    from mobilekit.parity.verify import verify_artifact
 
     data = yaml.safe_load(TINY.read_text())
     data["preset"] = preset

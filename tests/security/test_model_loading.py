@@ -4,7 +4,7 @@ import zipfile
 import pytest
 
 from mobilekit.core.errors import InputError, UntrustedModelError
-from mobilekit.core.loading import check_model_file, load_keras_model
+from mobilekit.nn.loading import check_model_file, load_keras_model
 
 
 def _model_with_lambda(path, marker):

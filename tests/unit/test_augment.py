@@ -4,8 +4,8 @@ import pytest
 from scipy import ndimage
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.augment import Augmentation, augment, resize_sample
-from mobilekit.data.samples import SegSample
+from mobilekit.families.segmentation.augment import Augmentation, augment, resize_sample
+from mobilekit.families.segmentation.samples import SegSample
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
 NO_PHOTO = dict(exposure=(1.0, 1.0), gamma=(1.0, 1.0))

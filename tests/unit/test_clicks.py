@@ -6,7 +6,7 @@ import pytest
 from scipy import ndimage
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.clicks import (
+from mobilekit.families.segmentation.clicks import (
     Click,
     ClickSampling,
     encode_click_maps,

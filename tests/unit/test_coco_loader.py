@@ -7,7 +7,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.coco import load_coco_samples
+from mobilekit.families.segmentation.coco import load_coco_samples
 
 H1, W1 = 12, 16
 H2, W2 = 20, 24

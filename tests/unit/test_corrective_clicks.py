@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.clicks import next_click, perturbed_prediction, simulate_corrective_clicks
+from mobilekit.families.segmentation.clicks import next_click, perturbed_prediction, simulate_corrective_clicks
 
 
 def _square(size=48):

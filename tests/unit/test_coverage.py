@@ -7,8 +7,8 @@ import pytest
 from mobilekit.convert.coverage import COREML_STRUCTURAL_OPS, coreml_native_ops, coverage_report, tflite_non_builtin_ops
 from mobilekit.core.errors import EXIT_GATE_FAILED, UnsupportedOpsError
 from mobilekit.core.tf import tf_and_keras
-from mobilekit.models.generic import io_from_keras
-from mobilekit.models.layers import Dilation2D, Erosion2D, ResizeArea, ResizeBicubic
+from mobilekit.nn.keras_io import io_from_keras
+from mobilekit.nn.layers import Dilation2D, Erosion2D, ResizeArea, ResizeBicubic
 
 tf, keras = tf_and_keras()
 UNIT = [1, 1, 1, 1]
@@ -93,7 +93,7 @@ def test_unsupported_ops_fail_all_at_once_with_node_names():
 
 def test_segmentation_family_model_is_all_native():
     from mobilekit.core.config import load_config
-    from mobilekit.models import get_family
+    from mobilekit.core.family import get_family
 
     from conftest import TINY
 

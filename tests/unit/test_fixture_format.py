@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from mobilekit.bundle.reader import verify_bundle
 from mobilekit.bundle.writer import write_manifest, zip_tree
 from mobilekit.core.errors import InputError
-from mobilekit.parity.fixtures import INDEX_PATH, quantize_image_inputs, read_goldens, write_fixture_tree
-from mobilekit.parity.ingest import ingest, read_device_outputs
+from mobilekit.qa.fixture_format import INDEX_PATH, quantize_image_inputs, read_goldens, write_fixture_tree
+from mobilekit.qa.ingest import ingest, read_device_outputs
 
 H = W = 8
 CASES = 3

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.folders import load_folder_samples
+from mobilekit.families.segmentation.folders import load_folder_samples
 
 
 def _write(root, stem, image, mask, ext="png", mode=None):

@@ -47,8 +47,9 @@ def overflowing(tmp_path_factory):
     pytest.importorskip("coremltools")
     import tf_keras as keras
 
-    from mobilekit.models.generic import io_from_keras
-    from mobilekit.stages import ModelContext, convert_artifact, parity_inputs, reference_outputs
+    from mobilekit.nn.keras_io import io_from_keras
+    from mobilekit.convert.context import ModelContext, parity_inputs, reference_outputs
+    from mobilekit.convert.request import convert_artifact
 
     keras.utils.set_random_seed(0)
     i = keras.Input((8, 8, 3), name="image")
@@ -73,7 +74,7 @@ def test_fp16_overflow_is_localized_and_the_suggestion_fixes_it(overflowing):
     from mobilekit.convert.tracing import serving_function
     from mobilekit.parity.localize import localize_divergence
     from mobilekit.parity.tolerances import tolerance_for
-    from mobilekit.stages import verify_artifact
+    from mobilekit.parity.verify import verify_artifact
 
     ctx, artifact, inputs, reference, out = overflowing
     tolerance = tolerance_for(None, "coreml", "fp16")

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import mobilekit  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-from mobilekit.parity.localize import _LayerNames, _match_by_position, bisect_first_failing, first_divergent_point
+from mobilekit.parity.localize import bisect_first_failing, first_divergent_point
+from mobilekit.parity.localize.matching import _LayerNames, _match_by_position
 
 API_KEYS = {"op_name", "op_type", "index", "of", "max_abs", "input_ranges", "fp16_overflow", "suggestion",
             "comparisons", "matched_by"}
@@ -75,8 +76,9 @@ def convnet(tmp_path_factory):
     pytest.importorskip("ai_edge_litert")
     import tf_keras as keras
 
-    from mobilekit.models.generic import io_from_keras
-    from mobilekit.stages import ModelContext, convert_artifact, parity_inputs, reference_outputs
+    from mobilekit.nn.keras_io import io_from_keras
+    from mobilekit.convert.context import ModelContext, parity_inputs, reference_outputs
+    from mobilekit.convert.request import convert_artifact
 
     keras.utils.set_random_seed(0)
     i = keras.Input((16, 16, 3), name="image")
@@ -157,7 +159,7 @@ def _check_report(div, layer: str, op_type: str) -> dict:
 
 def test_clean_artifacts_have_no_divergence(convnet):
     from mobilekit.parity.localize import localize_divergence
-    from mobilekit.stages import verify_artifact
+    from mobilekit.parity.verify import verify_artifact
 
     ctx, artifacts, inputs, reference = convnet
     for target, artifact in artifacts.items():
@@ -169,7 +171,7 @@ def test_clean_artifacts_have_no_divergence(convnet):
 @pytest.mark.parametrize(("marker", "layer"), [("c3", "c3"), ("bn1", "bn1"), ("c5", "c5"), ("skip", "skip")])
 def test_planted_coreml_weight_is_localized_to_its_conv(convnet, tmp_path, marker, layer):
     from mobilekit.parity.localize import localize_divergence
-    from mobilekit.stages import verify_artifact
+    from mobilekit.parity.verify import verify_artifact
 
     ctx, artifacts, inputs, reference = convnet
     art = artifacts["coreml"]
@@ -187,7 +189,7 @@ def test_planted_coreml_weight_is_localized_to_its_conv(convnet, tmp_path, marke
 @pytest.mark.parametrize(("marker", "layer"), [("c3", "c3"), ("c1", "r1"), ("skip", "skip")])
 def test_planted_tflite_weight_is_localized_to_its_conv(convnet, tmp_path, marker, layer):
     from mobilekit.parity.localize import localize_divergence
-    from mobilekit.stages import verify_artifact
+    from mobilekit.parity.verify import verify_artifact
 
     ctx, artifacts, inputs, reference = convnet
     art = artifacts["tflite"]
@@ -205,7 +207,7 @@ def test_position_matching_when_names_say_nothing(convnet, tmp_path):
     import tf_keras as keras
 
     from mobilekit.parity.localize import localize_divergence
-    from mobilekit.stages import ModelContext
+    from mobilekit.convert.context import ModelContext
 
     ctx, artifacts, inputs, _ = convnet
     clone = keras.models.clone_model(ctx.model, clone_function=lambda layer: layer.__class__.from_config(

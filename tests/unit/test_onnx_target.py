@@ -8,9 +8,12 @@ from mobilekit.convert.base import TARGETS
 from mobilekit.core.config import BundleMeta
 from mobilekit.core.errors import InputError, UnsupportedOpsError
 from mobilekit.core.tf import tf_and_keras
-from mobilekit.models.generic import io_from_keras
+from mobilekit.nn.keras_io import io_from_keras
 from mobilekit.parity.runners.base import GATE_RUNNERS, RUNNERS
-from mobilekit.stages import ModelContext, convert_artifact, convert_request, reference_outputs, runner_for_artifact, target_of
+from mobilekit.convert.base import target_of
+from mobilekit.convert.context import ModelContext, reference_outputs
+from mobilekit.convert.request import convert_artifact, convert_request
+from mobilekit.parity.verify import runner_for_artifact
 
 tf, keras = tf_and_keras()
 

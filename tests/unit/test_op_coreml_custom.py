@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from mobilekit.core.tf import tf_and_keras
-from mobilekit.models.generic import io_from_keras
-from mobilekit.models.layers import Dilation2D, ResizeArea, ResizeBicubic
-from mobilekit.stages import ModelContext, convert_artifact, parity_inputs, reference_outputs
+from mobilekit.nn.keras_io import io_from_keras
+from mobilekit.nn.layers import Dilation2D, ResizeArea, ResizeBicubic
+from mobilekit.convert.context import ModelContext, parity_inputs, reference_outputs
+from mobilekit.convert.request import convert_artifact
 
 tf, keras = tf_and_keras()
 ELEMENT = np.linspace(0, 0.2, 3 * 5 * 2, dtype=np.float32).reshape(3, 5, 2)

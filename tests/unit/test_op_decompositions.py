@@ -8,7 +8,7 @@ import pytest
 from mobilekit.convert.ops import decompose as dec
 from mobilekit.convert.ops.lowering import lowering
 from mobilekit.core.tf import tf_and_keras
-from mobilekit.models.layers import Dilation2D, Erosion2D, ResizeArea, ResizeBicubic
+from mobilekit.nn.layers import Dilation2D, Erosion2D, ResizeArea, ResizeBicubic
 from mobilekit.shaders import reference as ref
 
 tf, keras = tf_and_keras()

@@ -7,7 +7,7 @@ import pytest
 from mobilekit.convert.coverage import parse_tflite_op_errors
 from mobilekit.convert.ops.registry import (OP_HANDLERS, CoreMLCustomLayer, Decomposition, SelectTfOp, handler_chain,
                                             register_chain, resolve)
-from mobilekit.convert.ops.site import OpSite
+from mobilekit.nn.site import OpSite
 
 UNIT = (1, 1, 1, 1)
 

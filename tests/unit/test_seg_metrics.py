@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.clicks import Click
-from mobilekit.train.metrics import boundary_fscore, iou, number_of_clicks, summarize_noc
+from mobilekit.families.segmentation.clicks import Click
+from mobilekit.families.segmentation.metrics import boundary_fscore, iou, number_of_clicks, summarize_noc
 
 
 def _square(y0, x0, size, shape=(32, 32)):

@@ -152,7 +152,7 @@ def test_stitch_soft_mask_clamps_and_ignores_nan():
 
 
 def test_click_maps_match_data_encoding():
-    from mobilekit.data.clicks import Click, encode_click_maps, normalize_click_maps
+    from mobilekit.families.segmentation.clicks import Click, encode_click_maps, normalize_click_maps
 
     clicks = [Click(3, 4, True), Click(12, 15, True), Click(8, 1, False), Click(0, 19, False)]
     np.testing.assert_array_equal(ref.click_maps(clicks, 16, 20), encode_click_maps(clicks, 16, 20))
@@ -222,7 +222,7 @@ def test_fixtures_are_deterministic_and_committed_copy_is_current(tmp_path):
 
 
 def test_fixture_expectations_match_reference_for_tf_ops():
-    """The TF-sourced fixture outputs also equal reference.py (ties the three implementations together)."""
+    """The TF-sourced fixture outputs also equal mobilekit.shaders.reference (ties the three implementations together)."""
     for case in fx.build_cases(seed=0):
         if case["source"] != "tensorflow":
             continue

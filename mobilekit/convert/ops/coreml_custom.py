@@ -24,7 +24,7 @@ from typing import Iterator
 
 import numpy as np
 
-from mobilekit.convert.coreml import import_coremltools
+from mobilekit.core.native import import_coremltools
 
 ct = import_coremltools()
 from coremltools.converters.mil import Builder as mb  # noqa: E402

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from mobilekit.convert.ops.site import OpSite
+from mobilekit.nn.site import OpSite
 
 # Function-call ops: their bodies are in the library and are walked there.
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})

@@ -16,9 +16,9 @@ classes implement: unit strides/rates, SAME padding, odd window sizes, a constan
 """
 from __future__ import annotations
 
-from mobilekit.convert.ops import decompose as dec
+import mobilekit.convert.ops.decompose as dec
 from mobilekit.convert.ops.registry import CoreMLCustomLayer, Decomposition, SelectTfOp, register_chain
-from mobilekit.convert.ops.site import OpSite
+from mobilekit.nn.site import OpSite
 
 # Source: LiteRT "Select TensorFlow operators" guide, section "Binary size"
 # (https://ai.google.dev/edge/litert/models/ops_select): built for Android with

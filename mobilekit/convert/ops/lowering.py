@@ -1,7 +1,7 @@
 """Lowering: trace a model for one target with mobilekit layers emitting decompositions.
 
 A converter traces the serving function inside `lowering(target)`; while it is active, each
-mobilekit layer (`mobilekit.models.layers`) asks `Lowering.lower` whether the first applicable
+mobilekit layer (`mobilekit.nn.layers`) asks `Lowering.lower` whether the first applicable
 handler of its (target, op type) chain is a decomposition, and if so emits it instead of the TF op
 (recorded in `records`). The active lowering lives in a ContextVar only for the duration of that
 trace, so a model outside conversion always runs the TF ops.
@@ -9,13 +9,12 @@ trace, so a model outside conversion always runs the TF ops.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 from dataclasses import dataclass, field
 from typing import Iterator
 
 from mobilekit.convert.ops.registry import Decomposition, resolve
+from mobilekit.nn.lowering import ACTIVE as _ACTIVE
 
-_ACTIVE: contextvars.ContextVar["Lowering | None"] = contextvars.ContextVar("mobilekit_lowering", default=None)
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,6 @@ class Lowering:
         if record not in self.records:  # a layer traced twice (e.g. re-used) is one site
             self.records.append(record)
         return handler.decompose(x, site)
-
-
-def current_lowering() -> Lowering | None:
-    return _ACTIVE.get()
 
 
 @contextlib.contextmanager

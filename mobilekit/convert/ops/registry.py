@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mobilekit.convert.ops.site import OpSite
+from mobilekit.nn.site import OpSite
 from mobilekit.core.registry import Registry
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class OpHandler:
 
 @dataclass(frozen=True)
 class Decomposition(OpHandler):
-    """Emitted by a mobilekit layer in place of the op (see mobilekit.models.layers)."""
+    """Emitted by a mobilekit layer in place of the op (see mobilekit.nn.layers)."""
 
     route: ClassVar[str] = "decomposed"
     fn: Any = None  # (handler, x, site) -> tensor
@@ -49,7 +49,7 @@ class Decomposition(OpHandler):
 
     def applies(self, site: OpSite) -> str | None:
         if site.layer is None:
-            return ("decompositions are emitted by mobilekit layers (mobilekit.models.layers); "
+            return ("decompositions are emitted by mobilekit layers (mobilekit.nn.layers); "
                     "this op was written directly in the model")
         return self.check(site)
 
@@ -117,7 +117,3 @@ def resolve(target: str, site: OpSite) -> tuple[OpHandler | None, list[str]]:
     if not handler_chain(target, site.op_type):
         reasons.append(f"no handler registered for {target}:{site.op_type}")
     return None, reasons
-
-
-# The built-in chains register themselves on import.
-from mobilekit.convert.ops import handlers as _builtin  # noqa: E402,F401

@@ -22,14 +22,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from mobilekit.core.errors import InputError
+from mobilekit.core.errors import InputError  # noqa: F401
+from mobilekit.parity.mil.errors import MilExecutionError
 
 if TYPE_CHECKING:  # pragma: no cover
     from mobilekit.parity.mil.program import MilProgram
-
-
-class MilExecutionError(InputError):
-    """The program cannot be loaded or executed (unknown op, bad feeds, failing op)."""
 
 
 @dataclass

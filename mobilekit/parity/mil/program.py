@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from mobilekit.parity.mil.executor import MilExecutionError
+from mobilekit.parity.mil.errors import MilExecutionError
 
 _COLOR_LAYOUTS = {"RGB": "RGB", "BGR": "BGR", "GRAYSCALE": "G", "GRAYSCALE_FLOAT16": "G_FLOAT16"}
 _ARRAY_DTYPES = {"FLOAT32": "float32", "FLOAT16": "float16", "DOUBLE": "float64", "INT32": "int32"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mobilekit.core.registry import Registry
-from mobilekit.models.base import ModelIO
+from mobilekit.core.tensors import ModelIO
 
 
 class Runner(ABC):

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mobilekit.models.base import ModelIO
+from mobilekit.core.tensors import ModelIO
 from mobilekit.parity.runners.base import Runner, stack_cases
+from mobilekit.parity.runners.intermediates import CandidateRun, RunOp
 
 SIGNATURE = "serving_default"
 
@@ -51,6 +52,44 @@ def from_output(value: np.ndarray, detail: dict) -> np.ndarray:
         return value.astype(np.float32, copy=False)
     scale, zero_point = detail["quantization"]
     return ((value.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+
+def run_with_intermediates(artifact: Path, case_inputs: dict[str, np.ndarray], io: ModelIO, precision: str) -> CandidateRun:
+    """One case with builtin kernels and every tensor preserved, so each op output can be read back."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    # Builtin kernels: a delegate (XNNPACK) would fuse the graph into one node and keep no intermediates.
+    interp = Interpreter(model_path=str(artifact), num_threads=1, experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    runner = interp.get_signature_runner(SIGNATURE)
+    outputs = runner(**{n: np.ascontiguousarray(a, np.float32) for n, a in case_inputs.items()})
+    names = {d["index"]: d["name"] for d in interp.get_tensor_details()}
+    values: dict[str, np.ndarray] = {}
+
+    def var(index: int) -> str:
+        key = f"t{index}"
+        if key not in values:
+            try:
+                values[key] = np.array(interp.get_tensor(index))
+            except ValueError:  # tensors without data (scratch)
+                pass
+        return key
+
+    dynamic = {var(int(d["index"])) for d in runner.get_input_details().values()}
+    ops, labels = [], {}
+    for detail in interp._get_ops_details():  # no public API lists ops with their tensors
+        inputs = {f"in{k}": [var(int(i))] for k, i in enumerate(detail["inputs"]) if int(i) >= 0}
+        outs = [var(int(i)) for i in detail["outputs"] if int(i) >= 0]
+        if not any(n in dynamic for names_ in inputs.values() for n in names_):
+            continue
+        dynamic.update(outs)
+        ops.append(RunOp(names.get(int(detail["outputs"][0]), f"op{detail['index']}"), detail["op_name"], inputs, outs))
+        for out in outs:
+            labels[out] = names.get(int(out[1:]), "").split(";")
+    output_vars = {n: f"t{d['index']}" for n, d in runner.get_output_details().items()}
+    display = {v: names.get(int(v[1:]), v) for v in values}
+    return CandidateRun(ops, values, labels, display, dynamic, {k: np.asarray(v) for k, v in outputs.items()},
+                        output_vars, False, "tflite")
 
 
 LITERT_XNNPACK = LiteRTRunner("litert", xnnpack=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mobilekit.models.base import ModelIO
+from mobilekit.core.tensors import ModelIO
 from mobilekit.parity.runners.base import Runner, stack_cases
 
 

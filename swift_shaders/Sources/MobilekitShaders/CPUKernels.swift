@@ -5,7 +5,7 @@ import MobilekitKernelMath
 
 /// CPU path of every kernel: runs the shared C math (mk_kernel_math.h) over whole images.
 /// Available on every platform (also Linux); results are the parity reference for the Metal path.
-/// Semantics: mobilekit/shaders/reference.py and swift_shaders/README.md.
+/// Semantics: mobilekit/shaders/reference/ and swift_shaders/README.md.
 public enum MKCPU {
     static func int32(_ v: Int, _ what: String) throws -> Int32 {
         guard let r = Int32(exactly: v) else { throw MKShaderError.invalidArgument("\(what) = \(v) does not fit in Int32") }

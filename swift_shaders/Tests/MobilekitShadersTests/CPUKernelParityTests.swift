@@ -1,7 +1,7 @@
 import XCTest
 @testable import MobilekitShaders
 
-/// The C math (via the CPU path) against fixtures computed with TensorFlow / reference.py.
+/// The C math (via the CPU path) against fixtures computed with TensorFlow / mobilekit/shaders/reference/.
 final class CPUKernelParityTests: XCTestCase {
     func testManifestCoversEveryKernel() throws {
         let ops = Set(try Fixtures.load().map { $0.op })

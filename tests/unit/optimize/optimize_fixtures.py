@@ -28,7 +28,7 @@ def small_net(seed: int = 0):
 
 @pytest.fixture
 def data():
-    from mobilekit.models.base import Split
+    from mobilekit.core.family import Split
 
     rng = np.random.default_rng(0)
     inputs = {"image": rng.random((32, 32, 32, 3), dtype=np.float32), "clicks": rng.random((32, 32, 32, 2), dtype=np.float32)}

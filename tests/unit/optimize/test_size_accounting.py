@@ -22,10 +22,10 @@ class _Arrays:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from mobilekit.models.generic import model_io
+    from mobilekit.nn.keras_io import model_io
     from mobilekit.optimize.accounting import weight_stats
     from mobilekit.optimize.produce import VariantProducer
-    from mobilekit.stages import ModelContext
+    from mobilekit.convert.context import ModelContext
 
     model = small_net()
     rng = np.random.default_rng(1)
@@ -67,7 +67,7 @@ def test_int8_io_model_runs_with_quantized_inputs(built):
     from ai_edge_litert.interpreter import Interpreter
 
     from mobilekit.parity.runners.litert import LITERT_XNNPACK
-    from mobilekit.stages import reference_outputs
+    from mobilekit.convert.context import reference_outputs
 
     artifacts, _, inputs, ctx = built
     path = artifacts["tflite-int8-io"].path

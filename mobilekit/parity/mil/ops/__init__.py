@@ -18,23 +18,7 @@ the behaviour it implements where it is not obvious.
 """
 from __future__ import annotations
 
-from typing import Callable
-
-from mobilekit.core.registry import Registry
-
-MIL_OPS: Registry[Callable] = Registry("MIL op")
-
-
-def mil_op(*op_types: str) -> Callable[[Callable], Callable]:
-    """Register one implementation under one or more MIL op types."""
-
-    def add(fn: Callable) -> Callable:
-        for op_type in op_types:
-            MIL_OPS.register(op_type, fn)
-        return fn
-
-    return add
-
+from mobilekit.parity.mil.ops.registry import MIL_OPS, mil_op  # noqa: F401  (the package's API)
 
 # Importing the modules fills the registry (order is irrelevant: op types never collide).
 from mobilekit.parity.mil.ops import (  # noqa: E402,F401

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from mobilekit.parity.mil.ops import mil_op
+from mobilekit.parity.mil.ops.registry import mil_op
 
 
 def _channel(v, x):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from mobilekit.parity.mil.ops import mil_op
+from mobilekit.parity.mil.ops.registry import mil_op
 
 _BINARY = {
     "add": np.add,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mobilekit.parity.mil.ops import mil_op
+from mobilekit.parity.mil.ops.registry import mil_op
 
 
 @mil_op("matmul")

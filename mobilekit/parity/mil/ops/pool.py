@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from mobilekit.parity.mil.ops import mil_op
+from mobilekit.parity.mil.ops.registry import mil_op
 from mobilekit.parity.mil.ops._common import as_list, resolve_pads, windows
 
 

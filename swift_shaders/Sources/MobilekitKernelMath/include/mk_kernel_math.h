@@ -9,8 +9,8 @@
  *   - pointer parameters carry an address-space macro (MK_DEVICE / MK_THREAD) that expands to
  *     `device` / `thread` in MSL and to nothing in C;
  *   - math through MK_* macros (floorf vs floor, ...).
- * The definitions are mobilekit/shaders/reference.py; TF-backed kernels reproduce TF's CPU kernels
- * operation by operation in float32 (see that file's docstring).
+ * The definitions are mobilekit/shaders/reference/; TF-backed kernels reproduce TF's CPU kernels
+ * operation by operation in float32 (see its modules' docstrings).
  *
  * Layout everywhere: NHWC float32, row-major, index ((n * H + y) * W + x) * C + c.
  */

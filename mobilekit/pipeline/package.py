@@ -1,0 +1,203 @@
+"""Stage models into bundles: every module of every model converted per target, gated by parity,
+kernels emitted, manifest written; bundles published only when no gate failed.
+
+A single-model bundle keeps the model at the bundle root (`models/`, `parity/`, `kernels/`,
+manifest at the top); a model-set bundle puts each model under `<model name>/` and the manifest
+lists one section per model."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from mobilekit.bundle.manifest import SCHEMA_VERSION
+from mobilekit.bundle.writer import publish_unpacked, write_manifest, zip_tree
+from mobilekit.convert.base import Artifact, platform_targets
+from mobilekit.convert.context import ModelContext, reference_outputs
+from mobilekit.convert.request import convert_artifact, convert_request
+from mobilekit.core.clock import artifact_timestamp_iso
+from mobilekit.core.config import BundleMeta
+from mobilekit.core.errors import GateFailed
+from mobilekit.core.family import MAIN_MODULE
+from mobilekit.core.progress import Reporter
+from mobilekit.core.toolchain import toolchain_versions
+from mobilekit.optimize.accounting import weight_stats
+from mobilekit.parity.compare import ParityResult
+from mobilekit.parity.report import ReportEntry, write_reports
+
+OPTIMIZATION_KEYS = ("variant", "steps", "compute_precision", "selection", "training_pass")
+# (target, module context, models dir) -> (artifact, the context it must match); None: plain conversion
+ArtifactFor = Callable[[str, ModelContext, Path], tuple[Artifact, ModelContext]]
+
+
+@dataclass(frozen=True)
+class BundleIdentity:
+    """What names a model in a bundle and goes into its manifest section besides the artifacts."""
+
+    meta: BundleMeta
+    family: str
+    preset: str
+    config_sha256: str
+    model: dict[str, Any]
+
+    def stem(self, platform: str) -> str:
+        return f"{self.meta.name}-{self.meta.version}-{platform}"
+
+
+@dataclass
+class ModelBuild:
+    """One model ready to package: its modules (dataflow order), each module's parity inputs and
+    TensorFlow reference outputs, and where optimized artifacts come from."""
+
+    identity: BundleIdentity
+    modules: list[ModelContext]
+    module_specs: list[dict[str, Any]]  # Module.to_manifest() per module
+    inputs: dict[str, dict[str, np.ndarray]]
+    references: dict[str, dict[str, np.ndarray]]
+    artifact_for: ArtifactFor | None = None
+
+
+def module_inputs(modules: Sequence[ModelContext], split_inputs: dict[str, np.ndarray]):
+    """Run the reference modules in dataflow order from the split's inputs: each module's inputs
+    are the split inputs or earlier modules' outputs of the same name. -> (inputs, references) per module."""
+    values = dict(split_inputs)
+    inputs, references = {}, {}
+    for ctx in modules:
+        inputs[ctx.module] = {t.name: values[t.name] for t in ctx.io.inputs}
+        references[ctx.module] = reference_outputs(ctx, inputs[ctx.module])
+        values.update(references[ctx.module])
+    return inputs, references
+
+
+@dataclass
+class Outcome:
+    """Parity verdicts of every staged artifact, keyed `<platform>/<path in bundle>`."""
+
+    parity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: dict[str, list[ReportEntry]] = field(default_factory=dict)  # per model name
+    report_paths: dict[str, dict[str, str]] = field(default_factory=dict)  # per model name: json / junit / html
+
+    @property
+    def failed(self) -> list[str]:
+        return [k for k, r in self.parity.items() if r["status"] == "failed"]
+
+    @property
+    def not_verified(self) -> list[str]:
+        return [k for k, r in self.parity.items() if r["status"] == "not_run"]
+
+
+def stage_model(model: ModelBuild, platform: str, root: Path, prefix: str, outcome: Outcome, reporter: Reporter) -> dict[str, Any]:
+    """Convert and gate every module for `platform`'s targets under `root/prefix`; -> its manifest section."""
+    from mobilekit.parity.mil_custom_ops import verify_converted
+
+    base = root / prefix if prefix else root
+    identity = model.identity
+    artifacts, results, module_artifacts = [], [], {ctx.module: [] for ctx in model.modules}
+    for target in platform_targets(platform):
+        for ctx in model.modules:
+            label = identity.meta.name if ctx.module == MAIN_MODULE else f"{identity.meta.name}/{ctx.module}"
+            reporter.stage(f"{platform}: converting {label} to {target}")
+            if model.artifact_for is None:
+                artifact, source = convert_artifact(ctx, target, base / "models", convert_request(ctx, target, identity.meta)), ctx
+            else:
+                artifact, source = model.artifact_for(target, ctx, base / "models")
+            reporter.stage(f"{platform}: parity of {artifact.path.name}")
+            inputs = model.inputs[ctx.module]
+            reference = model.references[ctx.module] if source is ctx else reference_outputs(source, inputs)
+            result = verify_converted(source, artifact, inputs, reference)
+            for line in result.checks:
+                reporter.stage(f"  {line}")
+            if result.status == "not_run":
+                reporter.warn(f"{target} parity NOT verified: {result.note}")
+            artifacts.append(artifact)
+            results.append(result)
+            rel = artifact.path.relative_to(root).as_posix()
+            module_artifacts[ctx.module].append(rel)
+            outcome.reports.setdefault(identity.meta.name, []).append(
+                ReportEntry(f"{platform}/{artifact.path.name}", result, inputs, reference, result.candidate_outputs))
+            outcome.parity[f"{platform}/{rel}"] = result.to_dict()
+    (base / "parity").mkdir(parents=True, exist_ok=True)
+    (base / "parity" / "parity.json").write_text(json.dumps([r.to_dict() for r in results], indent=2, sort_keys=True) + "\n")
+    kernels = stage_kernels(artifacts, base, identity.meta.name)
+    modules = [{**spec, "artifacts": module_artifacts[spec["name"]]} for spec in model.module_specs]
+    main = next(ctx for ctx in model.modules if ctx.module == MAIN_MODULE)
+    return model_section(identity, main, modules, artifacts, results, root, kernels)
+
+
+def model_section(identity: BundleIdentity, main: ModelContext, modules: list[dict[str, Any]], artifacts: Sequence[Artifact],
+                  results: Sequence[ParityResult], root: Path, custom_kernels: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    meta = identity.meta
+    rel = lambda a: a.path.relative_to(root).as_posix()  # noqa: E731
+    return {
+        "name": meta.name, "version": meta.version, "family": identity.family, "preset": identity.preset,
+        "description": meta.description, "config_sha256": identity.config_sha256,
+        "inputs": [t.to_manifest() for t in main.io.inputs],
+        "outputs": [t.to_manifest() for t in main.io.outputs],
+        "modules": modules,
+        "artifacts": [{"target": a.target, "path": rel(a), "precision": a.precision, **weight_stats(a.path), "details": a.details}
+                      for a in artifacts],
+        "parity": {rel(a): r.to_dict() for a, r in zip(artifacts, results)},
+        "parity_passed": not any(r.status == "failed" for r in results) and any(r.status == "passed" for r in results),
+        "parity_complete": all(r.status == "passed" for r in results),
+        "optimization": {"applied": [{"artifact": rel(a), **{k: a.details[k] for k in OPTIMIZATION_KEYS if k in a.details}}
+                                     for a in artifacts if "variant" in a.details]},
+        "custom_kernels": list(custom_kernels),
+        "model": identity.model,
+    }
+
+
+def bundle_manifest(meta: BundleMeta, platform: str, sections: list[dict[str, Any]], model_set: bool) -> dict[str, Any]:
+    """The bundle's manifest: a single model's section at the top level, or a model set's sections."""
+    common = {"schema_version": SCHEMA_VERSION, "platform": platform, "author": meta.author, "license": meta.license,
+              "created": artifact_timestamp_iso(), "toolchain": toolchain_versions(), "files": {}}
+    if not model_set:
+        return {**sections[0], **common}
+    return {**common, "kind": "model-set", "name": meta.name, "version": meta.version, "description": meta.description,
+            "models": [{**s, "root": f"{s['name']}/"} for s in sections],
+            "parity_passed": all(s["parity_passed"] for s in sections),
+            "parity_complete": all(s["parity_complete"] for s in sections)}
+
+
+def stage_kernels(artifacts, stage: Path, model_name: str) -> list[dict[str, Any]]:
+    """The manifest's `custom_kernels` for the staged artifacts: Core ML custom layers (their Swift /
+    Metal sources copied under `kernels/`, see mobilekit.shaders.emit) and TFLite Select TF ops."""
+    from mobilekit.shaders.emit import emit_kernels, select_tf_ops_entries
+
+    entries: list[dict[str, Any]] = []
+    for artifact in artifacts:
+        routes = artifact.details.get("op_routes", [])
+        entries += emit_kernels(routes, stage, model_name) if artifact.target == "coreml" else select_tf_ops_entries(routes)
+    return entries
+
+
+def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: BundleMeta, out_dir: Path, work: Path, *,
+            reporter: Reporter, unpacked: bool, require_complete_parity: bool, model_set: bool) -> tuple[list[Path], Outcome]:
+    """Stage one bundle per platform holding `models`; write the parity reports (always); publish the
+    zips only when no gate failed (and, if required, none was skipped)."""
+    outcome = Outcome()
+    staged: list[tuple[str, Path]] = []
+    for platform in platforms:
+        stage = work / "bundles" / f"{meta.name}-{meta.version}-{platform}"
+        sections = [stage_model(m, platform, stage, m.identity.meta.name if model_set else "", outcome, reporter) for m in models]
+        write_manifest(stage, bundle_manifest(meta, platform, sections, model_set))
+        staged.append((platform, stage))
+    for model in models:
+        name = model.identity.meta.name
+        paths = write_reports(outcome.reports.get(name, []), out_dir / "reports" / f"{name}-{model.identity.meta.version}")
+        outcome.report_paths[name] = {k: str(v) for k, v in paths.items()}
+    if outcome.failed or (require_complete_parity and outcome.not_verified):
+        reason = (f"parity failed for {', '.join(outcome.failed)}" if outcome.failed
+                  else f"parity not verified for {', '.join(outcome.not_verified)}")
+        raise GateFailed(f"{reason}; no bundle published", {"parity": outcome.parity, "not_verified": outcome.not_verified,
+                                             "reports": outcome.report_paths})
+    bundles = []
+    for platform, stage in staged:
+        destination = out_dir / f"{meta.name}-{meta.version}-{platform}.zip"
+        zip_tree(stage, destination)
+        if unpacked:
+            publish_unpacked(stage, out_dir / f"{meta.name}-{meta.version}-{platform}")
+        bundles.append(destination)
+    return bundles, outcome

@@ -1,0 +1,55 @@
+"""`optimize.select: smallest_within_budget` inside `build`: sweep the platforms' variants, keep the
+sweep report beside the parity reports, and hand the packager each target's chosen artifact."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+from mobilekit.convert.base import Artifact, platform_targets
+from mobilekit.convert.context import ModelContext
+from mobilekit.core.config import BuildConfig
+from mobilekit.core.errors import GateFailed
+from mobilekit.core.progress import Reporter
+from mobilekit.optimize.produce import producer_for
+from mobilekit.optimize.sweep import resolve_variants, sweep_context, write_outputs
+from mobilekit.optimize.variants import VARIANTS
+from mobilekit.pipeline.package import ArtifactFor, BundleIdentity
+
+
+def platform_variants(config: BuildConfig, platforms: Sequence[str]) -> list[str] | None:
+    """The variants a selecting build sweeps (checked before any work), None when it does not select."""
+    if config.optimize.select == "none":
+        return None
+    return resolve_variants(config, None, sorted({t for p in platforms for t in platform_targets(p)}))
+
+
+def select_variants(ctx: ModelContext, config: BuildConfig, variants: list[str] | None, work: Path, out_dir: Path,
+                    identity: BundleIdentity, reporter: Reporter) -> ArtifactFor | None:
+    """Sweep `variants` on the end-to-end model; no variant within budget → GateFailed, nothing published.
+    Every module of the selected variant is derived from the same (optimized) end-to-end model."""
+    if variants is None:
+        return None
+    producer = producer_for(ctx, config, reporter.stage)
+    result = sweep_context(ctx, config, variants, work / "sweep", reporter, producer)
+    report_dir = out_dir / "reports" / f"{identity.meta.name}-{identity.meta.version}" / "sweep"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    write_outputs(result, report_dir)
+    if not result.budget_met:
+        raise GateFailed(f"{result.unmet_message()}; no bundle published\n{result.table()}", {"sweep": result.summary()})
+
+    def artifact_for(target: str, module: ModelContext, models_dir: Path) -> tuple[Artifact, ModelContext]:
+        row = result.row(result.selected[target])
+        built = producer.produce(row.name, work / "selected" / module.module, module=module.module)[0] \
+            if module.module != ctx.module else producer.artifacts[row.name]
+        source, report = producer.module_source(VARIANTS.get(row.name).training_pass, module.module)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        destination = models_dir / built.path.name
+        (shutil.copytree if built.path.is_dir() else shutil.copy2)(built.path, destination)
+        details = {**built.details,
+                   "selection": {"rule": config.optimize.select, "metric": result.metric, "max_drop": result.max_drop,
+                                 "reference": result.reference[result.metric], "value": row.metric, "delta": row.delta},
+                   "training_pass": {k: v for k, v in report.items() if k != "loss"}}
+        return Artifact(target, destination, built.precision, details), source
+
+    return artifact_for
