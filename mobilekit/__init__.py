@@ -2,7 +2,7 @@
 import os as _os
 
 # tensorflow-model-optimization works only with the Keras 2 API: make `tf.keras` mean `tf_keras`.
-# Must happen before TensorFlow is imported anywhere in the process (see DESIGN.md §4).
+# Must happen before TensorFlow is imported anywhere in the process (tfmot needs tf.keras to be Keras 2).
 _os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -39,7 +39,7 @@ class CoreMLTarget:
         coverage.require_supported()
         custom_ops = sorted({row.op for row in coverage.custom_layers})
         precision = ct.precision.FLOAT16 if options.compute_precision == "fp16" else ct.precision.FLOAT32
-        if custom_ops:  # custom layers exist only in the neural-network format (DESIGN.md §4)
+        if custom_ops:  # custom layers exist only in the neural-network model format
             from mobilekit.convert.ops.coreml_custom import convert_neuralnetwork
 
             mlmodel = convert_neuralnetwork(coverage.function, _input_types(ct, request), custom_ops,

@@ -39,9 +39,6 @@ def populate_tflite_metadata(model_buffer: bytes, request: ConvertRequest, input
         outputs = []
         for name in output_order:
             info = by_name[name]
-            if info.kind == "image":
-                outputs.append(_image_md(info_md, schema, tflite_schema, info))
-                continue
             low, high = info.value_range if info.value_range is not None else (None, None)
             outputs.append(info_md.TensorMd(name=name, description=info.description,
                                             min_values=None if low is None else [float(low)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -226,6 +227,8 @@ def _format_error(error: dict[str, Any], model: type[BaseModel]) -> str:
         accepted = ", ".join(parent.model_fields) if parent else "see the documentation"
         return f"{path}: unknown key; accepted keys here: {accepted}"
     message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"] and re.match(r"^[A-Za-z_][\w.]*: ", message):  # a whole-config check that names its field
+        return message
     got = error.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
     return f"{path}: {message}{shown}"

@@ -48,6 +48,14 @@ class MetricSpec:
             return value / reference if reference else None
         return reference / value if value else None
 
+    @property
+    def perfect(self) -> float:
+        """The value of a perfect result (agreement of identical outputs)."""
+        low, high = self.bounds
+        if self.higher_is_better:
+            return float("inf") if high is None else high
+        return 0.0 if low is None else low
+
     def within(self, value: float, limit: float) -> bool:
         """`value` is at least (higher-is-better) or at most (lower-is-better) `limit`."""
         return value >= limit if self.higher_is_better else value <= limit
@@ -127,7 +135,6 @@ class ModelFamily(ABC):
     task_metrics: ClassVar[Mapping[str, TaskMetric]]  # by output name
     sources: ClassVar[Registry[Any]]  # data sources by name (`data.source`); each yields the family's samples
     tolerances: ClassVar[Mapping[str, Any]]  # parity table: target -> numerics -> Tolerance fields
-    code_packages: ClassVar[tuple[str, ...]] = ()  # extra packages whose source decides training output
 
     # ---- config
     def validate_config(self, config: "BuildConfig") -> None:

@@ -1,4 +1,4 @@
-"""Native-library fix-ups that must run before some imports (see DESIGN.md §4)."""
+"""Native-library fix-ups that must run before some imports (libusb for tflite-support), and coremltools."""
 from __future__ import annotations
 
 import ctypes

@@ -151,7 +151,7 @@ def load_keras_model(path: Path, *, trust: bool = False):
 
             return savedmodel_signature(tf.saved_model.load(str(path)), path)
         if kind == "keras3":
-            import keras as keras3  # the Keras 3 package (tf.keras is tf_keras here, DESIGN.md §4)
+            import keras as keras3  # the Keras 3 package (tf.keras is tf_keras here: TF_USE_LEGACY_KERAS=1)
 
             return keras3.saving.load_model(str(path), compile=False, safe_mode=not trust)
         return keras.models.load_model(str(path), compile=False, safe_mode=not trust)

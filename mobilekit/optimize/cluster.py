@@ -8,7 +8,7 @@ import numpy as np
 
 from mobilekit.core.config import ClusterConfig
 from mobilekit.core.family import Split
-from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, recalibrate_batchnorm, require_keras2, tfmot, wrap_large_kernels, MIN_KERNEL_SIZE
+from mobilekit.optimize.fine_tune import fine_tune, pristine_copy, recalibrate_batchnorm, require_keras2, tfmot, wrap_large_kernels, compressible
 
 
 def cluster_keras(model, split: Split, loss: Any, settings: ClusterConfig, batch_size: int, seed: int = 0):
@@ -27,6 +27,6 @@ def cluster_keras(model, split: Split, loss: Any, settings: ClusterConfig, batch
 
 
 def max_distinct_kernel_values(model) -> int:
-    """Most distinct values in any clustered kernel (kernels below MIN_KERNEL_SIZE stay as trained)."""
+    """Most distinct values in any clustered kernel (kernels too small to compress stay as trained)."""
     kernels = [w.numpy() for w in model.weights if w.name.split("/")[-1].startswith("kernel")]
-    return max((len(np.unique(k)) for k in kernels if k.size >= MIN_KERNEL_SIZE), default=0)
+    return max((len(np.unique(k)) for k in kernels if compressible(k.size)), default=0)

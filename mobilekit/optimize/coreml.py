@@ -29,7 +29,13 @@ def _palettize(nbits: int, joint: bool = False) -> CoreMLPass:
     return apply
 
 
-WEIGHT_THRESHOLD = 2048  # coremltools' default: smaller weights stay dense
+WEIGHT_THRESHOLD = 2048  # coremltools' default weight_threshold: only weights with more values are compressed
+
+
+def compressible(values: int) -> bool:
+    """Whether a weight of `values` elements is compressed: by coremltools' passes, and therefore by
+    the tfmot passes too (a smaller kernel pruned while training would stay dense on disk)."""
+    return values > WEIGHT_THRESHOLD
 
 
 def _magnitude_prune(sparsity: float) -> CoreMLPass:
@@ -49,7 +55,7 @@ def _magnitude_prune(sparsity: float) -> CoreMLPass:
         configs = {}
         for op in iter_ops(load_program(mlmodel).function().operations):
             value = op.outputs[0].val if op.op_type == "const" else None
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > WEIGHT_THRESHOLD:
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and compressible(value.size):
                 threshold = float(np.percentile(np.abs(value.astype(np.float32)), sparsity * 100))
                 configs[op.name] = cto.OpThresholdPrunerConfig(threshold=threshold, minimum_sparsity_percentile=0.0)
         return cto.prune_weights(mlmodel, cto.OptimizationConfig(op_name_configs=configs))

@@ -141,14 +141,16 @@ class VariantProducer:
             self._calibration = self.data.calibration(self.optimize.calibration_samples)
         return self._calibration
 
-    def produce(self, name: str, out_dir: Path, meta: BundleMeta | None = None) -> tuple[Artifact, Any, dict[str, Any]]:
-        """Convert and compress variant `name` into `out_dir`: (artifact, the context it was converted
-        from — its parity reference —, the training-time pass report)."""
-        from mobilekit.optimize.coreml import compress_mlpackage
+    def produce(self, name: str, out_dir: Path, meta: BundleMeta | None = None, module: str | None = None
+                ) -> tuple[Artifact, Any, dict[str, Any]]:
+        """Convert and compress variant `name` (of `module`, default the producer's model) into
+        `out_dir`: (artifact, the context it was converted from — its parity reference —, the
+        training-time pass report)."""
         from mobilekit.convert.request import convert_artifact, convert_request
+        from mobilekit.optimize.coreml import compress_mlpackage
 
         variant = VARIANTS.get(name)
-        ctx, report = self.source(variant.training_pass)
+        ctx, report = self.module_source(variant.training_pass, module or self.base.module)
         request = convert_request(ctx, variant.target, meta, self._options(variant))
         calibration = self.calibration() if variant.quantization in ("int8", "int8_io") else None
         request = replace(request, calibration=calibration, user_metadata={**request.user_metadata, "mobilekit.variant": name})

@@ -9,7 +9,7 @@ from mobilekit.core.config import PruneConfig
 from mobilekit.core.errors import InputError
 from mobilekit.core.family import Split
 from mobilekit.optimize.fine_tune import (fine_tune, pristine_copy, recalibrate_batchnorm, require_keras2, steps_per_epoch, tfmot,
-                                          wrap_large_kernels, MIN_KERNEL_SIZE)
+                                          wrap_large_kernels, compressible)
 
 RAMP_SHARE = 0.7  # sparsity reaches its target after 70 % of the steps; the rest fine-tunes the fixed mask
 
@@ -30,14 +30,14 @@ def prune_keras(model, split: Split, loss: Any, settings: PruneConfig, batch_siz
     stripped = mot.sparsity.keras.strip_pruning(pruned)
     recalibrated = recalibrate_batchnorm(stripped, split, batch_size)
     return stripped, {"pass": "prune", "target_sparsity": settings.sparsity, "kernel_sparsity": kernel_sparsity(stripped),
-                      "pruned_kernel_sparsity": kernel_sparsity(stripped, MIN_KERNEL_SIZE),
+                      "pruned_kernel_sparsity": kernel_sparsity(stripped, compressible),
                       "fine_tune_epochs": settings.fine_tune_epochs, "batchnorm_recalibration_batches": recalibrated, "loss": losses}
 
 
-def kernel_sparsity(model, min_size: int = 0) -> float:
-    """Share of zeros over all conv / dense kernels of at least `min_size` values (0: all of them,
-    including the small ones pruning leaves dense)."""
+def kernel_sparsity(model, include=lambda values: True) -> float:
+    """Share of zeros over the conv / dense kernels whose size `include` accepts (default: all of
+    them, including the small ones pruning leaves dense)."""
     kernels = [w.numpy() for w in model.weights if w.name.split("/")[-1].startswith(("kernel", "depthwise_kernel"))]
-    kernels = [k for k in kernels if k.size >= min_size]
+    kernels = [k for k in kernels if include(k.size)]
     total = sum(k.size for k in kernels)
     return round(float(sum(np.count_nonzero(k == 0) for k in kernels)) / total, 4) if total else 0.0

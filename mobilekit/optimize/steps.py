@@ -12,6 +12,7 @@ from typing import Any
 from mobilekit.core.config import OptimizeConfig
 from mobilekit.core.errors import InputError
 from mobilekit.optimize.produce import ArrayData, FamilyData, NoData, VariantProducer
+from mobilekit.train.trainer import SIDECAR_FILE
 
 
 def _context_and_data(model_path: Path, data: Path | None, trust: bool):
@@ -63,7 +64,7 @@ def train_pass(pass_name: str, model_path: Path, out_path: Path, *, data: Path |
     if ctx.config is not None:  # keep the sidecar so build/convert/eval know the family and data
         sidecar = {"family": ctx.config.family, "preset": ctx.config.preset, "params": int(optimized.model.count_params()),
                    "config": ctx.config.model_dump(mode="json"), "optimization": {k: v for k, v in report.items() if k != "loss"}}
-        (out_path.parent / "model.json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        (out_path.parent / SIDECAR_FILE).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     before, after = _held_out_scores(ctx, ctx.model), _held_out_scores(ctx, optimized.model)
     return {"model": str(out_path), "pass": pass_name, "report": report, "settings": getattr(optimize, pass_name).model_dump(),
             "params": int(optimized.model.count_params()), "metrics_before": before, "metrics_after": after}

@@ -123,7 +123,7 @@ def resolve_variants(config: BuildConfig, names: Sequence[str] | None, targets: 
     chosen = list(names or config.optimize.variants or default_variants(tuple(targets or ("tflite", "coreml"))))
     unknown = [n for n in chosen if n not in VARIANTS]
     if unknown:
-        raise InputError(f"unknown variant(s) {', '.join(unknown)}; accepted: {', '.join(VARIANTS.names())}")
+        raise InputError(f"optimize.variants: unknown variant(s) {', '.join(unknown)}; accepted: {', '.join(VARIANTS.names())}")
     if targets:
         chosen = [n for n in chosen if VARIANTS.get(n).target in targets]
     if not chosen:

@@ -109,8 +109,7 @@ def verify_custom_layer_artifact(ctx, artifact, inputs: dict[str, np.ndarray], r
     candidate = run_pre_backend_program(ctx.model, ctx.io, inputs)
     result = compare_outputs(reference, candidate, tolerance, target="coreml", precision=artifact.precision,
                              runner=RUNNER, task_metrics=ctx.family.task_metrics if ctx.family else None)
-    if hasattr(result, "candidate_outputs"):
-        result.candidate_outputs = candidate
+    result.candidate_outputs = candidate
     ok = found == planned
     result.checks.insert(0, f"{'✓' if ok else '✗'} custom layers in {path.name}: {found} (planned {planned})")
     if not ok:

@@ -13,7 +13,7 @@ import numpy as np
 
 from mobilekit.core import cache
 from mobilekit.core.config import BuildConfig
-from mobilekit.core.family import get_family
+from mobilekit.core.family import ModelFamily, Split, get_family
 
 MODEL_FILE = "model.keras"
 SIDECAR_FILE = "model.json"
@@ -86,6 +86,8 @@ def _batch_predictor(model, batch_size: int):
 
     def predict(inputs: dict) -> dict:
         outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+        if isinstance(outputs, dict):
+            return outputs
         outputs = outputs if isinstance(outputs, list) else [outputs]
         return dict(zip(model.output_names, outputs))
 

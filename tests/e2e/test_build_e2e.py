@@ -20,7 +20,7 @@ def test_android_bundle_has_metadata_and_tflite_parity(tiny_build, tmp_path):
     (entry,) = [v for k, v in manifest["parity"].items() if k.endswith(".tflite")]
     assert entry["status"] == "passed" and entry["runner"] == "litert"
     assert entry["outputs"][0]["max_abs"] <= 1e-4 and entry["precision"] == "fp32"
-    assert entry["task_metric"]["name"] == "mask_iou"
+    assert entry["task_metrics"][0]["name"] == "mask_iou"
     with zipfile.ZipFile(bundle) as zf:
         zf.extract("models/object-select-tiny.tflite", tmp_path)
     from mobilekit.convert.metadata import read_tflite_metadata

@@ -83,7 +83,7 @@ def test_build_uses_the_selected_variant_and_accounts_for_size(tmp_path):
 
 def test_budget_nobody_meets_exits_1_and_publishes_nothing(tmp_path):
     strict = _config(tmp_path, "strict", select="smallest_within_budget", variants=["coreml-fp32", "coreml-palette6"],
-                     budget={"metric": "iou", "max_drop": 0.01, "min_value": 0.999})
+                     budget={"metric": "iou", "max_drop": 0.01, "limit": 0.999})
     out = tmp_path / "dist"
     proc = run_cli("build", "ios", "--config", strict, "--out", str(out), "--json")
     assert proc.returncode == 1, proc.stderr[-3000:]

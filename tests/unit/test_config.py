@@ -14,9 +14,12 @@ def _tiny() -> dict:
 
 
 def test_shipped_configs_validate():
+    from mobilekit.core.config import load_build_spec
+    from mobilekit.core.family import FAMILIES
+
     for path in (REPO / "configs").glob("*.yaml"):
-        config, _ = load_config(path)
-        assert config.family == "segmentation"
+        configs, _, _ = load_build_spec(path)
+        assert configs and all(c.family in FAMILIES for c in configs)
 
 
 def test_embedded_default_is_the_repo_default():
@@ -32,9 +35,11 @@ def test_embedded_default_is_the_repo_default():
     (lambda d: d.__setitem__("family", "faces"), "family", "accepted: segmentation"),
     (lambda d: d.__setitem__("preset", "huge"), "preset", "accepted: base, small, tiny"),
     (lambda d: d["targets"]["coreml"].__setitem__("compute_precision", "int3"), "targets.coreml.compute_precision", "'fp32' or 'fp16'"),
-    (lambda d: d["data"].__setitem__("image_size", [100, 64]), "data.image_size.0", "multiple of 16"),
+    (lambda d: d["data"].__setitem__("image_size", [100, 64]), "data.image_size", "multiple of 16"),
+    (lambda d: d.__setitem__("segmentation", {"clicks": {"margin": -1}}), "segmentation.clicks.margin", "greater than or equal to 0"),
+    (lambda d: d.__setitem__("segmentation", {"taps": 1}), "segmentation.taps", "accepted keys here: clicks, coco, folders"),
+    (lambda d: d["data"].__setitem__("source", "web"), "data.source", "accepted: coco, folders, synthetic"),
     (lambda d: d["bundle"].__setitem__("version", "1.0"), "bundle.version", "pattern"),
-    (lambda d: d.__setitem__("optimize", {"variants": ["coreml-palette3"]}), "optimize.variants", "accepted: coreml-fp16"),
     (lambda d: d.__setitem__("optimize", {"budget": {"metric": "noc85"}}), "optimize.budget.metric", "accepted: iou, boundary_f"),
     (lambda d: d.__setitem__("optimize", {"select": "best"}), "optimize.select", "'none' or 'smallest_within_budget'"),
     (lambda d: d.__setitem__("optimize", {"prune": {"sparsity": 1.5}}), "optimize.prune.sparsity", "less than 1"),
@@ -69,3 +74,17 @@ def test_canonical_hash_ignores_key_order_and_tracks_values():
     changed = _tiny()
     changed["seed"] = 99
     assert parse_config(changed, "c").sha256() != a.sha256()
+
+
+def test_unknown_variant_names_the_field_before_any_work():
+    """Variant names belong to the optimize layer: a selecting build or a sweep checks them first."""
+    from mobilekit.core.config import parse_config
+    from mobilekit.core.errors import InputError
+    from mobilekit.pipeline.selection import platform_variants
+
+    data = _tiny()
+    data["optimize"] = {"select": "smallest_within_budget", "variants": ["coreml-palette3"]}
+    config = parse_config(data, "some/file.yaml")
+    with pytest.raises(InputError) as info:
+        platform_variants(config, ("ios",))
+    assert "optimize.variants" in str(info.value) and "accepted: coreml-fp16" in str(info.value)

@@ -1,6 +1,7 @@
 import numpy as np
 
 from mobilekit.core.config import Tolerance
+from mobilekit.core.family import MetricSpec, TaskMetric
 from mobilekit.parity.compare import compare_outputs, not_run
 from mobilekit.parity.metrics import compare_values
 
@@ -42,8 +43,26 @@ def test_nan_in_reference_never_passes():
 def test_task_metric_gate():
     ref = {"mask": np.ones((2, 4, 4, 1), np.float32)}
     cand = {"mask": np.zeros((2, 4, 4, 1), np.float32)}
-    result = _cmp(ref, cand, Tolerance(min_task_metric=0.99), task_metric=("agree", lambda r, c: 0.5))
-    assert not result.passed and result.task_metric == {"name": "agree", "value": 0.5, "min": 0.99, "passed": False}
+    metric = TaskMetric(MetricSpec("agree"), lambda r, c: 0.5)
+    result = _cmp(ref, cand, Tolerance(min_task_metric=0.99), task_metrics={name: metric for name in ref})
+    out = next(iter(ref))
+    assert not result.passed and result.task_metrics == [
+        {"output": out, "name": "agree", "value": 0.5, "direction": "higher", "min": 0.99, "max": None, "passed": False}]
+
+
+def test_lower_is_better_task_metric_gates_on_its_maximum():
+    ref = {"depth": np.ones((2, 4, 4, 1), np.float32)}
+    metric = TaskMetric(MetricSpec("absrel", "lower"), lambda r, c: 0.02)
+    assert _cmp(ref, dict(ref), Tolerance(max_task_metric=0.05), task_metrics={"depth": metric}).passed
+    assert not _cmp(ref, dict(ref), Tolerance(max_task_metric=0.01), task_metrics={"depth": metric}).passed
+
+
+def test_per_output_tolerances_replace_the_default():
+    ref = {"a": np.zeros((1, 4), np.float32), "b": np.zeros((1, 4), np.float32)}
+    cand = {"a": np.full((1, 4), 0.01, np.float32), "b": np.full((1, 4), 0.01, np.float32)}
+    tol = Tolerance(max_abs=1e-3, outputs={"b": Tolerance(max_abs=0.1)})
+    result = _cmp(ref, cand, tol)
+    assert [o.passed for o in result.outputs] == [False, True]
 
 
 def test_not_run_is_never_passed():

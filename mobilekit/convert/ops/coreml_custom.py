@@ -1,6 +1,6 @@
 """Core ML custom-layer route: MIL custom ops and the TF frontend translations that emit them.
 
-Verified path (DESIGN.md §4): a MIL op declared with `register_op(is_custom_op=True)` and
+Verified path (coremltools 9.0 on Linux): a MIL op declared with `register_op(is_custom_op=True)` and
 `bindings = {"class_name": ...}`, produced by a TF translation registered with
 `register_tf_op(tf_alias=[...], override=True)`, converts with `convert_to="neuralnetwork"` into a
 `custom` layer naming the Swift `MLCustomLayer` class (`swift_shaders/.../CoreMLLayers.swift`):

@@ -12,8 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mobilekit.core.errors import InputError
-from mobilekit.shaders.reference._common import F32, _as_nhwc, _back
+from mobilekit.shaders.reference._common import F32, _back, resize_setup
 
 
 def area_coverage(i: int, lo: np.float32, hi: np.float32, scale: np.float32) -> np.float32:
@@ -38,12 +37,7 @@ def resize_area(x: np.ndarray, size: Sequence[int]) -> np.ndarray:
     ``s = in / out``; per source row: first tap * its coverage, full middle taps, last tap * its
     coverage; indices clamped to the image.
     """
-    a, squeeze = _as_nhwc(x)
-    oh, ow = int(size[0]), int(size[1])
-    n, h, w, c = a.shape
-    if oh <= 0 or ow <= 0 or h <= 0 or w <= 0:
-        raise InputError(f"resize sizes must be positive, got {h}x{w} -> {oh}x{ow}")
-    sh, sw = F32(F32(h) / F32(oh)), F32(F32(w) / F32(ow))
+    a, squeeze, (n, h, w, c), oh, ow, sh, sw = resize_setup(x, size)
     inv = F32(1.0 / float(F32(sh * sw)))  # TF: float scale = 1.0 / (hs * ws)  (double division)
     out = np.zeros((n, oh, ow, c), np.float32)
 

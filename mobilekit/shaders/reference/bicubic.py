@@ -13,8 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mobilekit.core.errors import InputError
-from mobilekit.shaders.reference._common import F32, FLT_MIN, _as_nhwc, _back
+from mobilekit.shaders.reference._common import F32, FLT_MIN, _back, resize_setup
 
 BICUBIC_A = -0.5
 BICUBIC_TABLE_SIZE = 1024
@@ -56,12 +55,7 @@ def bicubic_coeffs(out_loc: int, scale: np.float32, limit: int) -> tuple[list[in
 
 def resize_bicubic(x: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """``tf.image.resize(x, size, method="bicubic", antialias=False)`` (see module docstring)."""
-    a, squeeze = _as_nhwc(x)
-    oh, ow = int(size[0]), int(size[1])
-    n, h, w, c = a.shape
-    if oh <= 0 or ow <= 0 or h <= 0 or w <= 0:
-        raise InputError(f"resize sizes must be positive, got {h}x{w} -> {oh}x{ow}")
-    sh, sw = F32(F32(h) / F32(oh)), F32(F32(w) / F32(ow))
+    a, squeeze, (n, h, w, c), oh, ow, sh, sw = resize_setup(x, size)
     ycf = [bicubic_coeffs(o, sh, h) for o in range(oh)]
     xcf = [bicubic_coeffs(o, sw, w) for o in range(ow)]
     yi = np.array([i for i, _ in ycf])  # (oh, 4)

@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
+from mobilekit.core.errors import InputError
 from mobilekit.families.segmentation.clicks.encoding import Click
 from mobilekit.families.segmentation.clicks.protocol import next_click
 from mobilekit.families.segmentation.clicks.simulation import as_mask as _as_mask
