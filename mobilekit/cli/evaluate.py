@@ -1,4 +1,4 @@
-"""`mobilekit eval` and `mobilekit predict segmentation`."""
+"""`mobilekit eval` and `mobilekit predict segmentation|depth`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,3 +46,27 @@ def predict_segmentation_command(
         return predict("segmentation", model, trust=trust_model, image=image, clicks=click, out=out)
 
     run_command(action, json_mode, quiet, lambda s: f"mask: {s['mask']}\noverlay: {s['overlay']} (runner: {s['runner']})")
+
+
+@predict_app.command("depth")
+def predict_depth_command(
+    model: Path = typer.Option(..., "--model", "-m", help=".keras / SavedModel reference, .tflite, or .mlpackage of the depth family."),
+    image: Path = typer.Option(..., "--image", "-i", help="RGB photo (JPEG/PNG)."),
+    out: Path = typer.Option(Path("depth.png"), "--out", "-o", help="Colourised depth PNG; <name>.depth16.png (uint16 mm) goes beside it."),
+    focus: Optional[str] = typer.Option(None, "--focus", help="x,y in image pixels: the focal point of the depth-of-field effect."),
+    bokeh: Optional[Path] = typer.Option(None, "--bokeh", help="Depth-of-field PNG (needs --focus)."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="Blur radius in px per metre from the focal depth (default: automatic)."),
+    max_radius: int = typer.Option(12, "--max-radius", help="Largest blur radius in px (0..64)."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Estimate depth on a photo; with --focus and --bokeh, blur by distance from the tapped depth."""
+
+    def action(reporter):
+        from mobilekit.pipeline.predict import predict
+
+        return predict("depth", model, trust=trust_model, image=image, out=out, focus=focus, bokeh=bokeh,
+                       strength=strength, max_radius=max_radius)
+
+    run_command(action, json_mode, quiet, lambda s: "\n".join(f"{k}: {v}" for k, v in s.items()))

@@ -83,8 +83,9 @@ class TargetsConfig(Strict):
 
 class Tolerance(Strict):
     """A parity gate. Unset fields are not checked. The task-metric bounds apply to the family's
-    task metric of each output that has one (IoU, AbsRel, hole PSNR: any unit). `outputs`
-    replaces the whole gate for the outputs it names."""
+    task metric of each output that has one (IoU, AbsRel, hole PSNR: any unit): `min_task_metric`
+    to higher-is-better metrics, `max_task_metric` to lower-is-better ones. `outputs` replaces the
+    whole gate for the outputs it names."""
 
     max_abs: Annotated[float, Field(gt=0)] | None = None
     mean_abs: Annotated[float, Field(gt=0)] | None = None

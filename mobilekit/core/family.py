@@ -206,6 +206,7 @@ class ModelFamily(ABC):
 
 FAMILIES: Registry[ModelFamily] = Registry("model family")
 FAMILIES.register_lazy("segmentation", "mobilekit.families.segmentation:SEGMENTATION")
+FAMILIES.register_lazy("depth", "mobilekit.families.depth:DEPTH")
 
 
 def get_family(name: str) -> ModelFamily:

@@ -64,16 +64,10 @@ def _gate(metrics: dict[str, float | None], tol: Tolerance) -> list[str]:
     return failures
 
 
-def _task_gate(tolerance: Tolerance, value: float) -> bool:
-    return ((tolerance.min_task_metric is None or value >= tolerance.min_task_metric)
-            and (tolerance.max_task_metric is None or value <= tolerance.max_task_metric))
-
-
-def _bounds_text(tolerance: Tolerance) -> str:
-    parts = [f"min {tolerance.min_task_metric}" if tolerance.min_task_metric is not None else "",
-             f"max {tolerance.max_task_metric}" if tolerance.max_task_metric is not None else ""]
-    text = ", ".join(p for p in parts if p)
-    return f" ({text})" if text else ""
+def _task_bound(tolerance: Tolerance, higher_is_better: bool) -> tuple[str, float | None]:
+    """The bound that applies to a task metric: `min_task_metric` for higher-is-better metrics,
+    `max_task_metric` for lower-is-better ones (a table can declare both for a model with both kinds)."""
+    return ("min", tolerance.min_task_metric) if higher_is_better else ("max", tolerance.max_task_metric)
 
 
 def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], tolerance: Tolerance, *,
@@ -112,13 +106,14 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
     for name, metric in sorted((task_metrics or {}).items()):
         if name not in reference or not (finite(reference[name]) and finite(candidate[name])):
             continue
-        gate = tolerance.for_output(name)
+        kind, bound = _task_bound(tolerance.for_output(name), metric.spec.higher_is_better)
         value = float(metric.agreement(reference[name], candidate[name]))
-        ok = _task_gate(gate, value)
+        ok = bound is None or metric.spec.within(value, bound)
         all_ok &= ok
         result.task_metrics.append({"output": name, "name": metric.spec.name, "value": value, "direction": metric.spec.direction,
-                                    "min": gate.min_task_metric, "max": gate.max_task_metric, "passed": ok})
-        result.checks.append(f"{'✓' if ok else '✗'} task metric {metric.spec.name} of {name}: {value:.4f}{_bounds_text(gate)}")
+                                    kind: bound, "passed": ok})
+        result.checks.append(f"{'✓' if ok else '✗'} task metric {metric.spec.name} of {name}: {value:.4g}"
+                             + (f" ({kind} {bound})" if bound is not None else ""))
     result.status = "passed" if all_ok else "failed"
     return result
 

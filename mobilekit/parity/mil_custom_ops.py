@@ -130,4 +130,5 @@ def verify_converted(ctx, artifact, inputs: dict[str, np.ndarray], reference: di
         return verify_custom_layer_artifact(ctx, artifact, inputs, reference)
     from mobilekit.parity.verify import verify_artifact
 
-    return verify_artifact(ctx, artifact.path, artifact.precision, inputs, reference)
+    function = ctx.module if ctx.module in artifact.details.get("functions", ()) else None
+    return verify_artifact(ctx, artifact.path, artifact.precision, inputs, reference, function=function)

@@ -29,17 +29,21 @@ def runner_for_artifact(artifact: Path, runner: str | None = None):
 
 
 def verify_artifact(ctx: ModelContext, artifact: Path, precision: str, inputs: dict[str, np.ndarray],
-                    reference: dict[str, np.ndarray], runner: str | None = None) -> ParityResult:
+                    reference: dict[str, np.ndarray], runner: str | None = None, function: str | None = None) -> ParityResult:
+    """Run `artifact` (its `function`, for a multifunction Core ML package) on `inputs` and compare
+    with `reference` under the family's tolerance; a failure names the first divergent op."""
     target = target_of(artifact)
     tolerance = tolerance_for(ctx.family, target, precision, ctx.config)
     chosen, skipped = runner_for_artifact(artifact, runner)
     if chosen is None:
         return not_run(target, precision, tolerance, "; ".join(skipped) or f"no runner registered for {target}")
-    candidate = chosen.run(artifact, inputs, ctx.io)
+    candidate = chosen.run(artifact, inputs, ctx.io, function)
     result = compare_outputs(reference, candidate, tolerance, target=target, precision=precision, runner=chosen.name,
                              task_metrics=ctx.family.task_metrics if ctx.family else None)
     result.candidate_outputs = candidate
-    if result.status == "failed" and target in LOCALIZABLE_TARGETS:
+    if function:
+        result.note = f"function {function!r} of a multifunction package"
+    if result.status == "failed" and target in LOCALIZABLE_TARGETS and not function:
         _localize(ctx, artifact, inputs, tolerance, precision, result)
     if skipped:
         result.note = "skipped: " + "; ".join(skipped)

@@ -17,6 +17,7 @@ from mobilekit.bundle.manifest import SCHEMA_VERSION
 from mobilekit.bundle.writer import publish_unpacked, write_manifest, zip_tree
 from mobilekit.convert.base import Artifact, platform_targets
 from mobilekit.convert.context import ModelContext, reference_outputs
+from mobilekit.convert.multifunction import supports_multifunction
 from mobilekit.convert.request import convert_artifact, convert_request
 from mobilekit.core.clock import artifact_timestamp_iso
 from mobilekit.core.config import BundleMeta
@@ -95,16 +96,11 @@ def stage_model(model: ModelBuild, platform: str, root: Path, prefix: str, outco
 
     base = root / prefix if prefix else root
     identity = model.identity
-    artifacts, results, module_artifacts = [], [], {ctx.module: [] for ctx in model.modules}
+    artifacts, results, keys, module_artifacts = [], [], [], {ctx.module: [] for ctx in model.modules}
     for target in platform_targets(platform):
-        for ctx in model.modules:
-            label = identity.meta.name if ctx.module == MAIN_MODULE else f"{identity.meta.name}/{ctx.module}"
-            reporter.stage(f"{platform}: converting {label} to {target}")
-            if model.artifact_for is None:
-                artifact, source = convert_artifact(ctx, target, base / "models", convert_request(ctx, target, identity.meta)), ctx
-            else:
-                artifact, source = model.artifact_for(target, ctx, base / "models")
-            reporter.stage(f"{platform}: parity of {artifact.path.name}")
+        built = _convert_modules(model, platform, target, base, reporter)
+        for ctx, artifact, source in built:
+            reporter.stage(f"{platform}: parity of {artifact.path.name}" + (f" ({ctx.module})" if len(built) > 1 else ""))
             inputs = model.inputs[ctx.module]
             reference = model.references[ctx.module] if source is ctx else reference_outputs(source, inputs)
             result = verify_converted(source, artifact, inputs, reference)
@@ -112,23 +108,74 @@ def stage_model(model: ModelBuild, platform: str, root: Path, prefix: str, outco
                 reporter.stage(f"  {line}")
             if result.status == "not_run":
                 reporter.warn(f"{target} parity NOT verified: {result.note}")
-            artifacts.append(artifact)
+            if not artifacts or artifacts[-1] is not artifact:
+                artifacts.append(artifact)
             results.append(result)
             rel = artifact.path.relative_to(root).as_posix()
+            function = f"#{ctx.module}" if "functions" in artifact.details else ""  # parity of one function of the package
             module_artifacts[ctx.module].append(rel)
+            keys.append(rel + function)
             outcome.reports.setdefault(identity.meta.name, []).append(
-                ReportEntry(f"{platform}/{artifact.path.name}", result, inputs, reference, result.candidate_outputs))
-            outcome.parity[f"{platform}/{rel}"] = result.to_dict()
+                ReportEntry(f"{platform}/{artifact.path.name}{function}", result, inputs, reference, result.candidate_outputs))
+            outcome.parity[f"{platform}/{rel}{function}"] = result.to_dict()
     (base / "parity").mkdir(parents=True, exist_ok=True)
     (base / "parity" / "parity.json").write_text(json.dumps([r.to_dict() for r in results], indent=2, sort_keys=True) + "\n")
     kernels = stage_kernels(artifacts, base, identity.meta.name)
     modules = [{**spec, "artifacts": module_artifacts[spec["name"]]} for spec in model.module_specs]
     main = next(ctx for ctx in model.modules if ctx.module == MAIN_MODULE)
-    return model_section(identity, main, modules, artifacts, results, root, kernels)
+    return model_section(identity, main, modules, artifacts, dict(zip(keys, results)), root, kernels)
+
+
+def _convert_modules(model: ModelBuild, platform: str, target: str, base: Path, reporter: Reporter
+                     ) -> list[tuple[ModelContext, Artifact, ModelContext]]:
+    """(module, artifact, the context it must match) per module. Core ML for iOS18 and later with
+    several modules: one multifunction package (a function per module, `main` the default) whose
+    shared weights are stored once; earlier deployment targets get a package per module."""
+    identity = model.identity
+    multi = target == "coreml" and len(model.modules) > 1 and supports_multifunction(_deployment_target(model))
+    out_dir = base.parent / f".{base.name}-functions" if multi else base / "models"
+    built = []
+    for ctx in model.modules:
+        label = identity.meta.name if ctx.module == MAIN_MODULE else f"{identity.meta.name}/{ctx.module}"
+        reporter.stage(f"{platform}: converting {label} to {target}")
+        if model.artifact_for is None:
+            artifact, source = convert_artifact(ctx, target, out_dir, convert_request(ctx, target, identity.meta)), ctx
+        else:
+            artifact, source = model.artifact_for(target, ctx, out_dir)
+        built.append((ctx, artifact, source))
+    if not multi:
+        return built
+    from mobilekit.convert.multifunction import combine_functions
+    from mobilekit.core.fsio import disk_bytes
+
+    main = next(a for c, a, _ in built if c.module == MAIN_MODULE)
+    separate = {c.module: disk_bytes(a.path) for c, a, _ in built}
+    reporter.stage(f"{platform}: one multifunction Core ML package for {', '.join(separate)}")
+    separate_weights = {c.module: _weight_file_bytes(a.path) for c, a, _ in built}
+    path = combine_functions({c.module: a.path for c, a, _ in built}, base / "models" / main.path.name, MAIN_MODULE)
+    details = {**main.details, "functions": sorted(separate), "default_function": MAIN_MODULE,
+               "separate_package_bytes": separate, "separate_weight_file_bytes": separate_weights,
+               "weight_file_bytes": _weight_file_bytes(path),
+               "packaging": "multifunction (iOS18+): one package, a function per module, shared weights stored once"}
+    combined = Artifact(target, path, main.precision, details)
+    import shutil
+
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return [(ctx, combined, source) for ctx, _, source in built]
+
+
+def _weight_file_bytes(package: Path) -> int:
+    """Bytes of a Core ML package's weight blob(s)."""
+    return sum(p.stat().st_size for p in (package / "Data" / "com.apple.CoreML" / "weights").glob("*") if p.is_file())
+
+
+def _deployment_target(model: ModelBuild) -> str:
+    config = model.modules[0].config
+    return config.targets.coreml.deployment_target if config is not None else "iOS16"
 
 
 def model_section(identity: BundleIdentity, main: ModelContext, modules: list[dict[str, Any]], artifacts: Sequence[Artifact],
-                  results: Sequence[ParityResult], root: Path, custom_kernels: Sequence[dict[str, Any]]) -> dict[str, Any]:
+                  results: dict[str, ParityResult], root: Path, custom_kernels: Sequence[dict[str, Any]]) -> dict[str, Any]:
     meta = identity.meta
     rel = lambda a: a.path.relative_to(root).as_posix()  # noqa: E731
     return {
@@ -139,9 +186,9 @@ def model_section(identity: BundleIdentity, main: ModelContext, modules: list[di
         "modules": modules,
         "artifacts": [{"target": a.target, "path": rel(a), "precision": a.precision, **weight_stats(a.path), "details": a.details}
                       for a in artifacts],
-        "parity": {rel(a): r.to_dict() for a, r in zip(artifacts, results)},
-        "parity_passed": not any(r.status == "failed" for r in results) and any(r.status == "passed" for r in results),
-        "parity_complete": all(r.status == "passed" for r in results),
+        "parity": {key: r.to_dict() for key, r in results.items()},
+        "parity_passed": not any(r.status == "failed" for r in results.values()) and any(r.status == "passed" for r in results.values()),
+        "parity_complete": all(r.status == "passed" for r in results.values()),
         "optimization": {"applied": [{"artifact": rel(a), **{k: a.details[k] for k in OPTIMIZATION_KEYS if k in a.details}}
                                      for a in artifacts if "variant" in a.details]},
         "custom_kernels": list(custom_kernels),

@@ -110,7 +110,8 @@ def tolerances_from_manifest(manifest: Mapping[str, Any]) -> dict[str, dict[str,
     """Per end-to-end artifact path: target, precision and the tolerance its build-time parity gate used."""
     table = {}
     wanted = set(end_to_end_artifacts(manifest))
-    for path, entry in sorted((p, e) for p, e in manifest.get("parity", {}).items() if p in wanted):
+    main_gates = {p: e for p, e in manifest.get("parity", {}).items() if p in wanted or (p.endswith("#main") and p[:-5] in wanted)}
+    for path, entry in sorted((p.removesuffix("#main"), e) for p, e in main_gates.items()):
         table[path] = {"target": entry.get("target"), "precision": entry.get("precision"), "tolerance": dict(entry.get("tolerance", {}))}
     return table
 

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from mobilekit.core.errors import InputError
+from mobilekit.data.images import load_rgb
 from mobilekit.families.segmentation.clicks import Click, encoded_clicks
 
 CLICK_PATTERN = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*([+-]))?\s*$")
@@ -30,16 +31,6 @@ def parse_click(text: str, width: int, height: int) -> Click:
     if not (0 <= x < width and 0 <= y < height):
         raise InputError(f"click {text!r} is outside the image ({width}×{height}; x in 0..{width - 1}, y in 0..{height - 1})")
     return Click(y=y, x=x, positive=match.group(3) != "-")
-
-
-def load_rgb(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from exc
 
 
 def select_object(predictor, image: np.ndarray, clicks: list[Click]) -> np.ndarray:

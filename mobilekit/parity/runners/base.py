@@ -21,8 +21,9 @@ class Runner(ABC):
         return None
 
     @abstractmethod
-    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO) -> dict[str, np.ndarray]:
-        """Run every case (leading axis of each input) one at a time; stack outputs by name."""
+    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO, function: str | None = None) -> dict[str, np.ndarray]:
+        """Run every case (leading axis of each input) one at a time; stack outputs by name.
+        `function`: which function of a multifunction Core ML package (None: its default)."""
 
 
 def stack_cases(per_case: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -23,11 +23,12 @@ class CoreMLMacOSRunner(Runner):
             return f"Core ML prediction needs macOS (this is {platform.system()})"
         return None
 
-    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO) -> dict[str, np.ndarray]:
+    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO, function: str | None = None) -> dict[str, np.ndarray]:
         import coremltools as ct
         from PIL import Image
 
-        model = ct.models.MLModel(str(artifact), compute_units=getattr(ct.ComputeUnit, self.compute_units))
+        model = ct.models.MLModel(str(artifact), compute_units=getattr(ct.ComputeUnit, self.compute_units),
+                                  **({"function_name": function} if function else {}))
         feeds = pixel_inputs(inputs, io)
         kinds = {t.name: t.kind for t in io.inputs}
         per_case = []

@@ -20,7 +20,7 @@ class LiteRTRunner(Runner):
         self.xnnpack = xnnpack
         self.description = f"LiteRT interpreter ({'XNNPACK delegate' if xnnpack else 'builtin reference kernels, no delegate'})"
 
-    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO) -> dict[str, np.ndarray]:
+    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO, function: str | None = None) -> dict[str, np.ndarray]:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         resolver = OpResolverType.AUTO if self.xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES

@@ -19,13 +19,14 @@ class MilExecutorRunner(Runner):
     target = "coreml"
     description = "NumPy MIL executor over the saved ML program (Linux and macOS)"
 
-    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO) -> dict[str, np.ndarray]:
+    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO, function: str | None = None) -> dict[str, np.ndarray]:
         from mobilekit.parity.mil import load_program, run_program
 
         program = load_program(artifact)
         feeds = pixel_inputs(inputs, io)
         count = len(next(iter(feeds.values())))
-        per_case = [{k: np.asarray(v, np.float32) for k, v in run_program(program, {n: a[i : i + 1] for n, a in feeds.items()}).outputs.items()}
+        per_case = [{k: np.asarray(v, np.float32) for k, v in run_program(program, {n: a[i : i + 1] for n, a in feeds.items()},
+                                                                                       function=function or "main").outputs.items()}
                     for i in range(count)]
         return stack_cases(per_case)
 

@@ -24,7 +24,7 @@ class OnnxRuntimeRunner(Runner):
             return f"onnxruntime has no {self.provider}"
         return None
 
-    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO) -> dict[str, np.ndarray]:
+    def run(self, artifact: Path, inputs: dict[str, np.ndarray], io: ModelIO, function: str | None = None) -> dict[str, np.ndarray]:
         import onnxruntime as ort
 
         options = ort.SessionOptions()

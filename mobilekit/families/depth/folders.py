@@ -1,0 +1,149 @@
+"""A plain folder dataset -> depth samples (one per image).
+
+Layout::
+
+    root/images/<stem>.jpg | .jpeg | .png   RGB (anything Pillow converts to RGB)
+    root/depth/<stem>.png                   16-bit single channel, millimetres; 0 = invalid
+    root/depth/<stem>.npy                   2-D float array, metres; non-finite or <= 0 = invalid
+    root/valid/<stem>.png                   optional: nonzero = valid (combined with the depth's own validity)
+    root/portrait/<stem>.png                optional: nonzero = person; without it has_portrait is False
+
+Every image needs a depth file (PNG or NPY, not both); depth files without an image are ignored.
+Invalid pixels get depth 0. 8-bit depth PNGs are refused: they cannot hold millimetres.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+from mobilekit.core.errors import InputError
+from mobilekit.families.depth.samples import DepthSample
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DEPTH_SUFFIXES = (".png", ".npy")
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+@dataclass(frozen=True)
+class _Pair:
+    stem: str
+    image: Path
+    depth: Path
+    valid: Path | None
+    portrait: Path | None
+
+
+def _pairs(root: Path) -> list[_Pair]:
+    images_dir, depth_dir = root / "images", root / "depth"
+    for d in (images_dir, depth_dir):
+        if not d.is_dir():
+            raise InputError(f"depth folder dataset {root} needs a '{d.name}/' folder: {d} not found")
+    images: dict[str, Path] = {}
+    for p in sorted(images_dir.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+            if p.stem in images:
+                raise InputError(f"two images share the stem '{p.stem}': {images[p.stem].name} and {p.name}")
+            images[p.stem] = p
+    if not images:
+        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {images_dir}")
+    pairs, missing = [], []
+    for stem in sorted(images):
+        found = [depth_dir / f"{stem}{suffix}" for suffix in DEPTH_SUFFIXES if (depth_dir / f"{stem}{suffix}").is_file()]
+        if not found:
+            missing.append(images[stem].name)
+            continue
+        if len(found) > 1:
+            raise InputError(f"image {images[stem].name} has two depth files, keep one: {found[0]} and {found[1]}")
+        valid, portrait = root / "valid" / f"{stem}.png", root / "portrait" / f"{stem}.png"
+        pairs.append(_Pair(stem, images[stem], found[0], valid if valid.is_file() else None,
+                           portrait if portrait.is_file() else None))
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise InputError(
+            f"{len(missing)} image(s) in {images_dir} have no depth ({'/'.join(DEPTH_SUFFIXES)}) in {depth_dir}: {shown}"
+        )
+    return pairs
+
+
+def read_depth(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(depth float32 metres with 0 where invalid, valid bool) from a millimetre PNG or a metre NPY."""
+    if path.suffix.lower() == ".npy":
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read depth {path}: {exc}") from exc
+        if raw.ndim == 3 and raw.shape[2] == 1:
+            raw = raw[..., 0]
+        if raw.ndim != 2 or not (np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)):
+            raise InputError(f"depth {path} must be a 2-D numeric array (metres), got {raw.shape} {raw.dtype}")
+        metres = raw.astype(np.float64)
+    else:
+        try:
+            with Image.open(path) as im:
+                if im.mode not in _SIXTEEN_BIT_MODES:
+                    raise InputError(
+                        f"depth {path} must be a 16-bit single-channel PNG in millimetres, got mode {im.mode}"
+                    )
+                raw = np.asarray(im)
+        except OSError as exc:
+            raise InputError(f"cannot read depth {path}: {exc}") from exc
+        metres = raw.astype(np.float64) / 1000.0
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(metres) & (metres > 0)
+    depth = np.where(valid, metres, 0.0).astype(np.float32)
+    return depth, valid & (depth > 0)  # a tiny positive metre value must not round to 0 in float32
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """Bool (H, W) mask from a PNG: nonzero = True (any channel, alpha ignored)."""
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("RGBA", "LA", "PA"):
+                im = im.convert("RGB" if im.mode != "LA" else "L")
+            arr = np.asarray(im)
+    except OSError as exc:
+        raise InputError(f"cannot read mask {path}: {exc}") from exc
+    return arr.any(axis=2) if arr.ndim == 3 else arr != 0
+
+
+def load_folder_pairs(root: Path) -> Iterator[DepthSample]:
+    """One `DepthSample` per image, in stem order. Layout and pairing are checked when this is
+    called; unreadable files and size mismatches raise InputError when their turn comes."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"depth folder dataset not found: {root}")
+    return _iterate(_pairs(root))
+
+
+def _iterate(pairs: list[_Pair]) -> Iterator[DepthSample]:
+    for pair in pairs:
+        try:
+            with Image.open(pair.image) as im:
+                image = np.array(im.convert("RGB"), dtype=np.uint8)
+        except OSError as exc:
+            raise InputError(f"cannot read image {pair.image}: {exc}") from exc
+        depth, valid = read_depth(pair.depth)
+        hw = image.shape[:2]
+        _check_size(pair.image, hw, pair.depth, depth.shape)
+        if pair.valid is not None:
+            extra = read_mask(pair.valid)
+            _check_size(pair.image, hw, pair.valid, extra.shape)
+            valid &= extra
+            depth[~valid] = 0.0
+        if pair.portrait is not None:
+            portrait = read_mask(pair.portrait)
+            _check_size(pair.image, hw, pair.portrait, portrait.shape)
+        else:
+            portrait = np.zeros(hw, bool)
+        yield DepthSample(image=image, depth=depth, valid=valid, portrait=portrait, has_portrait=pair.portrait is not None)
+
+
+def _check_size(image_path: Path, hw: tuple[int, ...], other_path: Path, other_hw: tuple[int, ...]) -> None:
+    if tuple(other_hw) != tuple(hw):
+        raise InputError(
+            f"{other_path} is {other_hw[0]}x{other_hw[1]} but image {image_path} is {hw[0]}x{hw[1]} (height x width)"
+        )

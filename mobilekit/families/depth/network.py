@@ -1,0 +1,150 @@
+"""Portrait-depth network in the modular ("hydra") shape: one feature extractor whose multi-scale
+features feed separately runnable heads.
+
+- Extractor: MobileNetV2-style inverted residual blocks (Sandler et al. 2018): expand 1×1, 3×3
+  depthwise, linear 1×1 projection, residual where shapes allow. Chosen over the fire modules of
+  the segmentation family because depthwise blocks give the receptive field a depth model needs
+  at a fraction of the multiply-adds, and they run well on both the Neural Engine and XNNPACK.
+- Depth head: FastDepth's NNConv5 decoder (Wofk et al. 2019): five stages of 5×5 depthwise + 1×1
+  pointwise convolution and ×2 nearest-neighbour upsampling, with additive skip connections
+  from the extractor; positive depth in metres through a softplus.
+- Portrait head: a lighter decoder on the same features giving a foreground-person probability.
+
+Every op is a stock tf_keras layer with a native Core ML and TFLite conversion (BatchNorm folds
+into the convolutions; nearest upsampling is exact on both)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mobilekit.core.tf import tf_and_keras
+
+if TYPE_CHECKING:
+    from mobilekit.families.depth.config import DepthPreset
+
+tf, keras = tf_and_keras()
+layers = keras.layers
+
+FEATURES = ("feat2", "feat4", "feat8", "feat16", "feat32")  # extractor outputs at 1/2 .. 1/32 resolution
+
+
+def _conv_bn(x, filters: int, kernel: int, name: str, stride: int = 1, act: bool = True):
+    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x) if act else x
+
+
+def _depthwise_bn(x, kernel: int, name: str, stride: int = 1):
+    x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def inverted_residual(x, expansion: int, filters: int, stride: int, name: str):
+    """Expand (1×1) → depthwise 3×3 → linear projection (1×1), residual when shapes match."""
+    inputs = x
+    channels = int(x.shape[-1])
+    if expansion != 1:
+        x = _conv_bn(x, channels * expansion, 1, f"{name}_expand")
+    x = _depthwise_bn(x, 3, f"{name}_dw", stride)
+    x = _conv_bn(x, filters, 1, f"{name}_project", act=False)
+    if stride == 1 and channels == filters:
+        x = layers.Add(name=f"{name}_add")([inputs, x])
+    return x
+
+
+def build_extractor(image, preset: "DepthPreset") -> dict:
+    """Features at 1/2 .. 1/32 of the input resolution, named as in FEATURES."""
+    x = _conv_bn(image, preset.stem, 3, "stem", stride=2)
+    features = {"feat2": x}
+    for stage, (expansion, filters, repeats, stride) in enumerate(preset.stages, start=1):
+        for block in range(repeats):
+            x = inverted_residual(x, expansion, filters, stride if block == 0 else 1, f"ir{stage}_{block}")
+        if stride == 2:
+            features[FEATURES[len(features)]] = x
+    if list(features) != list(FEATURES):
+        raise ValueError(f"the extractor preset must downsample 4 times after the stem; got {list(features)}")
+    return {name: layers.Activation("linear", name=name)(value) for name, value in features.items()}
+
+
+def _nnconv(x, filters: int, name: str):
+    """FastDepth NNConv5 stage: 5×5 depthwise + 1×1 pointwise, then ×2 nearest-neighbour upsampling."""
+    x = _depthwise_bn(x, 5, f"{name}_dw")
+    x = _conv_bn(x, filters, 1, f"{name}_pw")
+    return layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
+
+
+def _skip(x, skip, name: str):
+    """Additive skip connection (FastDepth), projecting the skip to x's width when they differ."""
+    if int(skip.shape[-1]) != int(x.shape[-1]):
+        skip = _conv_bn(skip, int(x.shape[-1]), 1, f"{name}_proj")
+    return layers.Add(name=f"{name}_add")([x, skip])
+
+
+def build_depth_head(features: dict, preset: "DepthPreset"):
+    x = features["feat32"]
+    for index, (skip_name, filters) in enumerate(zip(("feat16", "feat8", "feat4", "feat2"), preset.depth_decoder)):
+        x = _skip(_nnconv(x, filters, f"depth_up{index}"), features[skip_name], f"depth_skip{index}")
+    x = _nnconv(x, preset.depth_decoder[-1], "depth_up4")  # back to full resolution
+    x = layers.Conv2D(1, 1, name="depth_logits")(x)
+    return layers.Activation("softplus", name="depth")(x)
+
+
+def build_portrait_head(features: dict, preset: "DepthPreset"):
+    x = _conv_bn(features["feat16"], preset.portrait_decoder[0], 1, "portrait_reduce")
+    for index, (skip_name, filters) in enumerate(zip(("feat8", "feat4"), preset.portrait_decoder)):
+        x = _skip(_nnconv(x, filters, f"portrait_up{index}"), features[skip_name], f"portrait_skip{index}")
+    x = _nnconv(x, preset.portrait_decoder[-1], "portrait_up2")  # 1/2
+    x = _nnconv(x, preset.portrait_decoder[-1], "portrait_up3")  # full resolution
+    x = layers.Conv2D(1, 3, padding="same", name="portrait_logits")(x)
+    return layers.Activation("sigmoid", name="portrait")(x)
+
+
+def build_depth_net(height: int, width: int, preset: "DepthPreset"):
+    """The end-to-end model: image -> {depth, portrait}."""
+    image = keras.Input((height, width, 3), name="image")
+    features = build_extractor(image, preset)
+    return keras.Model(image, {"depth": build_depth_head(features, preset), "portrait": build_portrait_head(features, preset)},
+                       name="portrait_depth")
+
+
+def split_modules(model):
+    """(extractor, depth head, portrait head) as separate models sharing the trained layers: the
+    extractor maps image -> features; each head maps the features it uses -> its output."""
+    extractor = keras.Model(model.input, {name: model.get_layer(name).output for name in FEATURES}, name="extractor")
+    return extractor, _head(model, "depth"), _head(model, "portrait")
+
+
+def _head(model, output: str):
+    """Rebuild a head's graph on fresh feature inputs, reusing the trained layers (weights shared)."""
+    fresh = {name: keras.Input(tuple(model.get_layer(name).output.shape[1:]), name=name) for name in FEATURES}
+    cache: dict[int, object] = {id(model.get_layer(name).output): fresh[name] for name in FEATURES}
+
+    def value(tensor):
+        key = id(tensor)
+        if key not in cache:
+            layer, node_index, _ = tensor._keras_history
+            node = layer._inbound_nodes[node_index]
+            args = node.input_tensors if isinstance(node.input_tensors, list) else [node.input_tensors]
+            inputs = [value(t) for t in args]
+            cache[key] = layer(inputs if len(inputs) > 1 else inputs[0])
+        return cache[key]
+
+    out = value(model.get_layer(output).output)
+    used = [name for name in FEATURES if _depends_on(model.get_layer(output).output, model.get_layer(name).output)]
+    return keras.Model({name: fresh[name] for name in used}, {output: out}, name=f"{output}_head")
+
+
+def _depends_on(tensor, source) -> bool:
+    seen, stack = set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if t is source:
+            return True
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        layer, node_index, _ = t._keras_history
+        node = layer._inbound_nodes[node_index]
+        args = node.input_tensors if isinstance(node.input_tensors, list) else [node.input_tensors]
+        stack.extend(a for a in args if hasattr(a, "_keras_history"))
+    return False

@@ -1,0 +1,154 @@
+"""Depth family end to end on the tiny preset: both platforms pass parity on Linux, the iOS18
+package is one multifunction model storing the extractor once, heads run on cached extractor
+outputs give the end-to-end result on LiteRT and the MIL executor, and `predict depth --bokeh`
+works on a real photo (matplotlib's sample portrait `grace_hopper.jpg`)."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO, last_json, run_cli
+
+TINY = REPO / "configs" / "depth-tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def depth_build(tmp_path_factory):
+    """`build all` of the tiny depth config for iOS18 (multifunction Core ML) and Android."""
+    from mobilekit.pipeline.build import build
+
+    tmp = tmp_path_factory.mktemp("depth")
+    data = yaml.safe_load(TINY.read_text())
+    data["targets"]["coreml"]["deployment_target"] = "iOS18"
+    config = tmp / "depth-tiny-ios18.yaml"
+    config.write_text(yaml.safe_dump(data))
+    result = build("all", config, tmp / "dist", unpacked=True)
+    return result, tmp / "dist", config
+
+
+def _manifest(bundle: Path) -> dict:
+    return json.loads(zipfile.ZipFile(bundle).read("manifest.json"))
+
+
+def test_both_platforms_pass_parity_for_every_module(depth_build):
+    from mobilekit.bundle.reader import verify_bundle
+
+    result, _, _ = depth_build
+    assert result.parity_passed and result.parity_complete, result.parity
+    android = _manifest(next(b for b in result.bundles if b.name.endswith("android.zip")))
+    modules = {m["name"]: m for m in android["modules"]}
+    assert set(modules) == {"extractor", "depth", "portrait", "main"}
+    assert modules["depth"]["feeds"] == ["extractor"] and "feat32" in [t["name"] for t in modules["depth"]["inputs"]]
+    assert len(android["artifacts"]) == 4  # TFLite: one file per module (see the docs for why)
+    depth_gate = next(e for p, e in android["parity"].items() if p.endswith("-depth.tflite"))
+    assert depth_gate["task_metrics"][0]["name"] == "depth_absrel" and depth_gate["task_metrics"][0]["value"] < 1e-4
+    for bundle in result.bundles:
+        assert verify_bundle(bundle).ok
+
+
+def test_ios18_multifunction_package_stores_the_extractor_once(depth_build):
+    result, _, _ = depth_build
+    ios = _manifest(next(b for b in result.bundles if b.name.endswith("ios.zip")))
+    (artifact,) = ios["artifacts"]
+    details = artifact["details"]
+    assert details["functions"] == ["depth", "extractor", "main", "portrait"] and details["default_function"] == "main"
+    separate = details["separate_package_bytes"]
+    assert artifact["bytes"] < sum(separate.values())
+    # every weight the extractor and the heads hold is also in `main`, and is stored once: the
+    # package's weight blob is main's, not main + extractor + heads (the rest is program text)
+    weights = details["separate_weight_file_bytes"]
+    assert details["weight_file_bytes"] <= weights["main"] * 1.01 < weights["main"] + weights["extractor"]
+    assert sorted(ios["parity"]) == [f"models/portrait-depth-tiny.mlpackage#{f}" for f in ("depth", "extractor", "main", "portrait")]
+    assert all(entry["status"] == "passed" for entry in ios["parity"].values())
+
+
+def _inputs(config_path: Path) -> dict[str, np.ndarray]:
+    from mobilekit.core.config import load_config
+    from mobilekit.core.family import get_family
+
+    config, _ = load_config(config_path)
+    return get_family("depth").make_split(config, "parity").inputs
+
+
+def test_heads_on_cached_features_match_end_to_end(depth_build):
+    from mobilekit.core.family import get_family
+    from mobilekit.parity.runners.base import RUNNERS
+
+    result, dist, config_path = depth_build
+    inputs = _inputs(config_path)
+    family = get_family("depth")
+    from mobilekit.core.config import load_config
+
+    config, _ = load_config(config_path)
+    model = family.build_model(config)
+    specs = {m.name: m for m in family.modules(config, model)}
+
+    android = dist / "portrait-depth-tiny-0.1.0-android" / "models"
+    litert = RUNNERS.get("litert")
+    features = litert.run(android / "portrait-depth-tiny-extractor.tflite", inputs, specs["extractor"].io)
+    end_to_end = litert.run(android / "portrait-depth-tiny.tflite", inputs, specs["main"].io)
+    for head in ("depth", "portrait"):
+        feeds = {t.name: features[t.name] for t in specs[head].io.inputs}
+        out = litert.run(android / f"portrait-depth-tiny-{head}.tflite", feeds, specs[head].io)
+        np.testing.assert_allclose(out[head], end_to_end[head], atol=1e-4, err_msg=f"LiteRT {head} head on cached features")
+
+    package = dist / "portrait-depth-tiny-0.1.0-ios" / "models" / "portrait-depth-tiny.mlpackage"
+    mil = RUNNERS.get("mil-executor")
+    features = mil.run(package, inputs, specs["extractor"].io, function="extractor")
+    end_to_end = mil.run(package, inputs, specs["main"].io, function="main")
+    for head in ("depth", "portrait"):
+        feeds = {t.name: features[t.name] for t in specs[head].io.inputs}
+        out = mil.run(package, feeds, specs[head].io, function=head)
+        np.testing.assert_allclose(out[head], end_to_end[head], atol=1e-4, err_msg=f"MIL executor {head} function on cached features")
+
+
+def _grace_hopper() -> Path:
+    import matplotlib.cbook as cbook
+
+    return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def test_predict_depth_bokeh_on_a_real_photo(depth_build, tmp_path):
+    from PIL import Image
+
+    _, dist, _ = depth_build
+    model = dist / "portrait-depth-tiny-0.1.0-android" / "models" / "portrait-depth-tiny.tflite"
+    photo = _grace_hopper()
+    out, blurred = tmp_path / "depth.png", tmp_path / "bokeh.png"
+    done = run_cli("predict", "depth", "--model", str(model), "--image", str(photo), "--out", str(out),
+                   "--focus", "300,200", "--bokeh", str(blurred), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = last_json(done.stdout)
+    assert out.is_file() and blurred.is_file() and Path(summary["depth16"]).is_file()
+    depth16 = np.asarray(Image.open(summary["depth16"]))
+    original = np.asarray(Image.open(photo).convert("RGB"))
+    assert depth16.dtype == np.uint16 and depth16.shape == original.shape[:2]
+    assert np.asarray(Image.open(blurred)).shape == original.shape
+
+    # the effect itself, on the same model's float depth: in focus unchanged, far blurred
+    from mobilekit.core.family import get_family
+    from mobilekit.families.depth.predict import bokeh, estimate_depth
+    from mobilekit.pipeline.predict import load_predictor
+
+    depth = estimate_depth(load_predictor(model, get_family("depth")), original)
+    result, focal, strength = bokeh(original, depth, (200, 300), None, 12)
+    radius = strength * np.abs(depth - focal)
+    sharp, far = radius < 0.49, radius >= 12
+    assert sharp.any() and far.any() and focal == depth[200, 300]
+    diff = np.abs(result.astype(np.int16) - original.astype(np.int16))
+    assert diff[sharp].max() == 0  # radius 0: the pixel is copied
+    assert diff[far].mean() > 2.0  # a 25×25 box mean of a photo differs visibly from the pixel
+
+
+@pytest.mark.parametrize("focus", ["9999,10", "12;30", "-3,4"])
+def test_bad_focus_exits_2_before_loading_the_model(tmp_path, focus):
+    done = run_cli("predict", "depth", "--model", str(tmp_path / "missing.tflite"), "--image", str(_grace_hopper()),
+                   "--out", str(tmp_path / "d.png"), "--focus", focus, "--bokeh", str(tmp_path / "b.png"))
+    assert done.returncode == 2, done.stderr
+    assert "--focus" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "d.png").exists()
