@@ -62,6 +62,77 @@ class TFLiteTarget:
         return Artifact(self.name, out_path, numerics(request.options), details)
 
 
+    def convert_modules(self, modules: list[tuple[str, object, ConvertRequest]], out_path: Path) -> Artifact:
+        """Several modules as signatures of one `.tflite` (the end-to-end `main` as `serving_default`,
+        the others under their names): the converter stores constants shared between signatures
+        once. Float conversions only (full-integer calibration is per signature). Metadata
+        describes the `serving_default` subgraph."""
+        from mobilekit.convert.coverage import analyze_target
+
+        tf, _ = tf_and_keras()
+        names = sorted((name for name, _, _ in modules), key=lambda n: (n != "main", n))
+        by_name = {name: (model, request) for name, model, request in modules}
+        main_request = by_name["main"][1]
+        if main_request.options.quantization != "none":
+            raise ValueError("multi-signature TFLite files are built for float conversions only")
+        functions, ops_sets, routes = {}, ["TFLITE_BUILTINS"], []
+        for name in names:
+            model, request = by_name[name]
+            coverage = analyze_target(model, request.io, self.name)
+            coverage.require_supported()
+            functions[SIGNATURE if name == "main" else name] = coverage.function
+            if coverage.select_tf_ops:
+                ops_sets = ["TFLITE_BUILTINS", "SELECT_TF_OPS"]
+            routes += coverage.routes()
+        with tempfile.TemporaryDirectory() as tmp:
+            module = tf.Module()
+            seen: dict[int, object] = {}
+            for name in names:
+                for variable in by_name[name][0].variables:
+                    seen.setdefault(id(variable), variable)
+            module.variables_of_models = list(seen.values())
+            tf.saved_model.save(module, tmp, signatures=functions)
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(functions))
+            converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in ops_sets]
+            configure_quantization(tf, converter, main_request)
+            flatbuffer = signature_subgraph_first(converter.convert(), SIGNATURE)
+        input_order, output_order = tensor_order(flatbuffer)
+        write_bytes_atomic(out_path, populate_tflite_metadata(flatbuffer, main_request, input_order, output_order))
+        details = {"signature": SIGNATURE, "functions": sorted(names),
+                   "signatures": {name: SIGNATURE if name == "main" else name for name in names},
+                   "packaging": "one .tflite, a signature per module; constants shared between signatures stored once",
+                   "ops": ops_sets, "delegates_tested": ["xnnpack"], "input_order": input_order, "output_order": output_order,
+                   "quantization": main_request.options.quantization}
+        if routes:
+            details["op_routes"] = routes
+        return Artifact(self.name, out_path, numerics(main_request.options), details)
+
+
+def signature_subgraph_first(flatbuffer: bytes, signature: str) -> bytes:
+    """Reorder the subgraphs so `signature`'s is subgraph 0: the one the metadata writers describe
+    and the default interpreter API runs. Models whose ops refer to subgraphs (control flow) are
+    left as they are."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(flatbuffer, 0))
+    index = next(s.subgraphIndex for s in model.signatureDefs if s.signatureKey.decode() == signature)
+    if index == 0:
+        return flatbuffer
+    control_flow = {schema.BuiltinOperator.WHILE, schema.BuiltinOperator.IF, schema.BuiltinOperator.CALL_ONCE}
+    codes = [code.builtinCode for code in model.operatorCodes]
+    if any(codes[op.opcodeIndex] in control_flow for graph in model.subgraphs for op in graph.operators or []):
+        return flatbuffer
+    order = [index] + [i for i in range(len(model.subgraphs)) if i != index]
+    model.subgraphs = [model.subgraphs[i] for i in order]
+    position = {old: new for new, old in enumerate(order)}
+    for definition in model.signatureDefs:
+        definition.subgraphIndex = position[definition.subgraphIndex]
+    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def save_signature(tf, model, function, directory: str) -> None:
     """A SavedModel holding only `function` and the variables it captures. Tracking the variables
     rather than the Keras model skips tracing every layer's call for the SavedModel (a 4x faster
@@ -124,7 +195,7 @@ def tensor_order(flatbuffer: bytes) -> tuple[list[str], list[str]]:
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=flatbuffer)
-    signature = interpreter.get_signature_list()[SIGNATURE]
+    signature = interpreter.get_signature_list()[SIGNATURE]  # subgraph 0 (asserted below)
     runner = interpreter.get_signature_runner(SIGNATURE)
     in_index = {d["index"]: n for n, d in runner.get_input_details().items()}
     out_index = {d["index"]: n for n, d in runner.get_output_details().items()}

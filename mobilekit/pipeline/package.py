@@ -132,6 +132,8 @@ def _convert_modules(model: ModelBuild, platform: str, target: str, base: Path, 
     several modules: one multifunction package (a function per module, `main` the default) whose
     shared weights are stored once; earlier deployment targets get a package per module."""
     identity = model.identity
+    if target == "tflite" and len(model.modules) > 1 and model.artifact_for is None and _float_tflite(model):
+        return _tflite_signatures(model, platform, base, reporter)
     multi = target == "coreml" and len(model.modules) > 1 and supports_multifunction(_deployment_target(model))
     out_dir = base.parent / f".{base.name}-functions" if multi else base / "models"
     built = []
@@ -162,6 +164,29 @@ def _convert_modules(model: ModelBuild, platform: str, target: str, base: Path, 
 
     shutil.rmtree(out_dir, ignore_errors=True)
     return [(ctx, combined, source) for ctx, _, source in built]
+
+
+def _float_tflite(model: ModelBuild) -> bool:
+    config = model.modules[0].config
+    return config is None or config.targets.tflite.quantization == "none"
+
+
+def _tflite_signatures(model: ModelBuild, platform: str, base: Path, reporter: Reporter
+                       ) -> list[tuple[ModelContext, Artifact, ModelContext]]:
+    """Every module as a signature of one `.tflite` (LiteRT stores the shared weights once)."""
+    from mobilekit.convert.base import TARGETS
+    from mobilekit.convert.request import artifact_stem
+    from mobilekit.nn.keras_io import for_conversion
+
+    identity = model.identity
+    reporter.stage(f"{platform}: converting {identity.meta.name} ({', '.join(c.module for c in model.modules)}) "
+                   "to one tflite with a signature per module")
+    target = TARGETS.get("tflite")
+    out = base / "models" / f"{artifact_stem(identity.meta, MAIN_MODULE)}{target.suffix}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    items = [(ctx.module, for_conversion(ctx.model), convert_request(ctx, "tflite", identity.meta)) for ctx in model.modules]
+    artifact = target.convert_modules(items, out)
+    return [(ctx, artifact, ctx) for ctx in model.modules]
 
 
 def _weight_file_bytes(package: Path) -> int:

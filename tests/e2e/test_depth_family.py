@@ -1,6 +1,7 @@
 """Depth family end to end on the tiny preset: both platforms pass parity on Linux, the iOS18
-package is one multifunction model storing the extractor once, heads run on cached extractor
-outputs give the end-to-end result on LiteRT and the MIL executor, and `predict depth --bokeh`
+package is one multifunction model storing the extractor once, the TFLite file holds every module
+as a signature, heads run on cached extractor outputs give the end-to-end result on LiteRT and the
+MIL executor, and `predict depth --bokeh`
 works on a real photo (matplotlib's sample portrait `grace_hopper.jpg`)."""
 from __future__ import annotations
 
@@ -44,11 +45,31 @@ def test_both_platforms_pass_parity_for_every_module(depth_build):
     modules = {m["name"]: m for m in android["modules"]}
     assert set(modules) == {"extractor", "depth", "portrait", "main"}
     assert modules["depth"]["feeds"] == ["extractor"] and "feat32" in [t["name"] for t in modules["depth"]["inputs"]]
-    assert len(android["artifacts"]) == 4  # TFLite: one file per module (see the docs for why)
-    depth_gate = next(e for p, e in android["parity"].items() if p.endswith("-depth.tflite"))
+    (tflite,) = android["artifacts"]  # TFLite: one file, a signature per module
+    assert tflite["details"]["signatures"] == {"main": "serving_default", "extractor": "extractor", "depth": "depth",
+                                                "portrait": "portrait"}
+    depth_gate = android["parity"]["models/portrait-depth-tiny.tflite#depth"]
     assert depth_gate["task_metrics"][0]["name"] == "depth_absrel" and depth_gate["task_metrics"][0]["value"] < 1e-4
     for bundle in result.bundles:
         assert verify_bundle(bundle).ok
+
+
+def test_tflite_signatures_store_shared_weights_once(depth_build, tmp_path):
+    """The one-file TFLite is smaller than the modules converted as separate files would be."""
+    from mobilekit.core.config import load_config
+    from mobilekit.core.family import get_family
+
+    result, dist, config_path = depth_build
+    android = _manifest(next(b for b in result.bundles if b.name.endswith("android.zip")))
+    config, _ = load_config(config_path)
+    family = get_family("depth")
+    from mobilekit.convert.context import ModelContext
+    from mobilekit.convert.request import convert_artifact
+
+    model = family.build_model(config)
+    separate = sum(convert_artifact(ModelContext(m.model, m.io, tmp_path, config, family, m.name), "tflite", tmp_path).path.stat().st_size
+                   for m in family.modules(config, model))
+    assert android["artifacts"][0]["bytes"] < 0.8 * separate
 
 
 def test_ios18_multifunction_package_stores_the_extractor_once(depth_build):
@@ -88,13 +109,13 @@ def test_heads_on_cached_features_match_end_to_end(depth_build):
     model = family.build_model(config)
     specs = {m.name: m for m in family.modules(config, model)}
 
-    android = dist / "portrait-depth-tiny-0.1.0-android" / "models"
+    tflite = dist / "portrait-depth-tiny-0.1.0-android" / "models" / "portrait-depth-tiny.tflite"
     litert = RUNNERS.get("litert")
-    features = litert.run(android / "portrait-depth-tiny-extractor.tflite", inputs, specs["extractor"].io)
-    end_to_end = litert.run(android / "portrait-depth-tiny.tflite", inputs, specs["main"].io)
+    features = litert.run(tflite, inputs, specs["extractor"].io, function="extractor")
+    end_to_end = litert.run(tflite, inputs, specs["main"].io)
     for head in ("depth", "portrait"):
         feeds = {t.name: features[t.name] for t in specs[head].io.inputs}
-        out = litert.run(android / f"portrait-depth-tiny-{head}.tflite", feeds, specs[head].io)
+        out = litert.run(tflite, feeds, specs[head].io, function=head)
         np.testing.assert_allclose(out[head], end_to_end[head], atol=1e-4, err_msg=f"LiteRT {head} head on cached features")
 
     package = dist / "portrait-depth-tiny-0.1.0-ios" / "models" / "portrait-depth-tiny.mlpackage"

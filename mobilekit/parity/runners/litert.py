@@ -12,6 +12,12 @@ from mobilekit.parity.runners.intermediates import CandidateRun, RunOp
 SIGNATURE = "serving_default"
 
 
+def signature_for(function: str | None) -> str:
+    """The signature of a module: the end-to-end model is `serving_default` (in a one-module file and
+    in a file holding every module as a signature), other modules are named after themselves."""
+    return SIGNATURE if function in (None, "main") else function
+
+
 class LiteRTRunner(Runner):
     target = "tflite"
 
@@ -25,7 +31,7 @@ class LiteRTRunner(Runner):
 
         resolver = OpResolverType.AUTO if self.xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         interpreter = Interpreter(model_path=str(artifact), num_threads=1, experimental_op_resolver_type=resolver)
-        runner = interpreter.get_signature_runner(SIGNATURE)
+        runner = interpreter.get_signature_runner(signature_for(function))
         in_details, out_details = runner.get_input_details(), runner.get_output_details()
         count = len(next(iter(inputs.values())))
         per_case = []
