@@ -36,7 +36,8 @@ def build_command(
     def human(s):
         lines = [f"bundle: {b}" for b in s["bundles"]]
         lines += [f"parity NOT verified on this machine: {k}" for k in s["not_verified"]]
-        lines.append("quality: " + ", ".join(f"{k}={v:.3f}" for k, v in s["quality"].items()))
+        for name, model in s["models"].items():
+            lines.append(f"quality of {name}: " + ", ".join(f"{k}={v:.3f}" for k, v in model["quality"].items()))
         return "\n".join(lines)
 
     run_command(action, json_mode, quiet, human)

@@ -15,6 +15,10 @@ from mobilekit.core.tf import tf_and_keras
 SIGNATURE = "serving_default"
 
 
+class SignaturesUnsupported(Exception):
+    """The modules cannot be packaged as signatures of one file (the caller makes one file each)."""
+
+
 class TFLiteTarget:
     name = "tflite"
     suffix = ".tflite"
@@ -74,7 +78,7 @@ class TFLiteTarget:
         by_name = {name: (model, request) for name, model, request in modules}
         main_request = by_name["main"][1]
         if main_request.options.quantization != "none":
-            raise ValueError("multi-signature TFLite files are built for float conversions only")
+            raise SignaturesUnsupported("full-integer calibration is per signature; float conversions only")
         functions, ops_sets, routes = {}, ["TFLITE_BUILTINS"], []
         for name in names:
             model, request = by_name[name]
@@ -110,8 +114,8 @@ class TFLiteTarget:
 
 def signature_subgraph_first(flatbuffer: bytes, signature: str) -> bytes:
     """Reorder the subgraphs so `signature`'s is subgraph 0: the one the metadata writers describe
-    and the default interpreter API runs. Models whose ops refer to subgraphs (control flow) are
-    left as they are."""
+    and the default interpreter API runs. Raises SignaturesUnsupported for models whose ops refer to
+    subgraphs (control flow)."""
     import flatbuffers
     from tensorflow.lite.python import schema_py_generated as schema
 
@@ -122,7 +126,7 @@ def signature_subgraph_first(flatbuffer: bytes, signature: str) -> bytes:
     control_flow = {schema.BuiltinOperator.WHILE, schema.BuiltinOperator.IF, schema.BuiltinOperator.CALL_ONCE}
     codes = [code.builtinCode for code in model.operatorCodes]
     if any(codes[op.opcodeIndex] in control_flow for graph in model.subgraphs for op in graph.operators or []):
-        return flatbuffer
+        raise SignaturesUnsupported("control-flow ops refer to subgraphs by index; the subgraphs cannot be reordered")
     order = [index] + [i for i in range(len(model.subgraphs)) if i != index]
     model.subgraphs = [model.subgraphs[i] for i in order]
     position = {old: new for new, old in enumerate(order)}

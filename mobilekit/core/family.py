@@ -133,6 +133,7 @@ class ModelFamily(ABC):
     presets: ClassVar[Mapping[str, BaseModel]]
     metrics: ClassVar[tuple[MetricSpec, ...]]  # what `score_outputs` reports; budgets choose from these
     task_metrics: ClassVar[Mapping[str, TaskMetric]]  # by output name
+    module_names: ClassVar[tuple[str, ...]] = (MAIN_MODULE,)  # what `modules()` returns, known before a model exists
     sources: ClassVar[Registry[Any]]  # data sources by name (`data.source`); each yields the family's samples
     tolerances: ClassVar[Mapping[str, Any]]  # parity table: target -> numerics -> Tolerance fields
 

@@ -119,7 +119,8 @@ def stage_model(model: ModelBuild, platform: str, root: Path, prefix: str, outco
                 ReportEntry(f"{platform}/{artifact.path.name}{function}", result, inputs, reference, result.candidate_outputs))
             outcome.parity[f"{platform}/{rel}{function}"] = result.to_dict()
     (base / "parity").mkdir(parents=True, exist_ok=True)
-    (base / "parity" / "parity.json").write_text(json.dumps([r.to_dict() for r in results], indent=2, sort_keys=True) + "\n")
+    (base / "parity" / "parity.json").write_text(
+        json.dumps([{"artifact": key, **r.to_dict()} for key, r in zip(keys, results)], indent=2, sort_keys=True) + "\n")
     kernels = stage_kernels(artifacts, base, identity.meta.name)
     modules = [{**spec, "artifacts": module_artifacts[spec["name"]]} for spec in model.module_specs]
     main = next(ctx for ctx in model.modules if ctx.module == MAIN_MODULE)
@@ -133,7 +134,12 @@ def _convert_modules(model: ModelBuild, platform: str, target: str, base: Path, 
     shared weights are stored once; earlier deployment targets get a package per module."""
     identity = model.identity
     if target == "tflite" and len(model.modules) > 1 and model.artifact_for is None and _float_tflite(model):
-        return _tflite_signatures(model, platform, base, reporter)
+        from mobilekit.convert.tflite import SignaturesUnsupported
+
+        try:
+            return _tflite_signatures(model, platform, base, reporter)
+        except SignaturesUnsupported as exc:
+            reporter.warn(f"{platform}: one file per module instead of signatures: {exc}")
     multi = target == "coreml" and len(model.modules) > 1 and supports_multifunction(_deployment_target(model))
     out_dir = base.parent / f".{base.name}-functions" if multi else base / "models"
     built = []
@@ -145,8 +151,8 @@ def _convert_modules(model: ModelBuild, platform: str, target: str, base: Path, 
         else:
             artifact, source = model.artifact_for(target, ctx, out_dir)
         built.append((ctx, artifact, source))
-    if not multi:
-        return built
+    if not multi or any(a.details.get("format") != "mlprogram" for _, a, _ in built):
+        return built  # custom layers force the neural-network format, which has no multifunction models
     from mobilekit.convert.multifunction import combine_functions
     from mobilekit.core.fsio import disk_bytes
 
@@ -235,14 +241,15 @@ def bundle_manifest(meta: BundleMeta, platform: str, sections: list[dict[str, An
 
 def stage_kernels(artifacts, stage: Path, model_name: str) -> list[dict[str, Any]]:
     """The manifest's `custom_kernels` for the staged artifacts: Core ML custom layers (their Swift /
-    Metal sources copied under `kernels/`, see mobilekit.shaders.emit) and TFLite Select TF ops."""
+    Metal sources copied under `kernels/` once, see mobilekit.shaders.emit) and TFLite Select TF
+    ops; a route several modules share (the end-to-end model contains every op) is listed once."""
     from mobilekit.shaders.emit import emit_kernels, select_tf_ops_entries
 
-    entries: list[dict[str, Any]] = []
-    for artifact in artifacts:
-        routes = artifact.details.get("op_routes", [])
-        entries += emit_kernels(routes, stage, model_name) if artifact.target == "coreml" else select_tf_ops_entries(routes)
-    return entries
+    def unique(target: str) -> list[dict[str, Any]]:
+        rows = [r for a in artifacts if a.target == target for r in a.details.get("op_routes", [])]
+        return list({json.dumps(r, sort_keys=True): r for r in rows}.values())
+
+    return emit_kernels(unique("coreml"), stage, model_name) + select_tf_ops_entries(unique("tflite"))
 
 
 def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: BundleMeta, out_dir: Path, work: Path, *,

@@ -36,30 +36,54 @@ def _keras_predictor(path: Path, trust: bool) -> Predictor:
     return Predictor(h, w, "tensorflow", ctx.io, lambda inputs: call_serving(fn, inputs))
 
 
-def _artifact_input_size(path: Path, target: str) -> tuple[int, int]:
-    """(H, W) of the artifact's first image-like input (NHWC tensor, or a Core ML image)."""
+def _artifact_inputs(path: Path, target: str) -> dict[str, tuple[int, ...]]:
+    """Input name -> NHWC shape of the artifact's end-to-end function / signature."""
     if target == "tflite":
         from ai_edge_litert.interpreter import Interpreter
 
-        details = Interpreter(model_path=str(path)).get_signature_runner("serving_default").get_input_details()
-        shapes = [tuple(d["shape"]) for _, d in sorted(details.items()) if len(d["shape"]) == 4]
-        if not shapes:
-            raise InputError(f"{path}: no image-shaped (1, H, W, C) input")
-        return int(shapes[0][1]), int(shapes[0][2])
-    import coremltools as ct
+        from mobilekit.parity.runners.litert import SIGNATURE
 
-    spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
-    image = next((i for i in spec.description.input if i.type.WhichOneof("Type") == "imageType"), None)
-    if image is None:
-        raise InputError(f"{path}: no image input")
-    return int(image.type.imageType.height), int(image.type.imageType.width)
+        try:
+            details = Interpreter(model_path=str(path)).get_signature_runner(SIGNATURE).get_input_details()
+        except (ValueError, RuntimeError) as exc:
+            raise InputError(f"{path}: not a readable TFLite model with a {SIGNATURE!r} signature ({exc})") from None
+        return {name: tuple(int(v) for v in d["shape"]) for name, d in details.items()}
+    from mobilekit.core.native import import_coremltools
+
+    ct = import_coremltools()
+    try:
+        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
+    except Exception as exc:  # coremltools raises plain exceptions for unreadable packages
+        raise InputError(f"{path}: not a readable Core ML package ({exc})") from None
+    description = spec.description
+    if len(description.functions):  # a multifunction package: its default function
+        default = description.defaultFunctionName or description.functions[0].name
+        features = next(f for f in description.functions if f.name == default).input
+    else:
+        features = description.input
+    shapes = {}
+    for feature in features:
+        kind = feature.type.WhichOneof("Type")
+        if kind == "imageType":
+            shapes[feature.name] = (1, int(feature.type.imageType.height), int(feature.type.imageType.width), 3)
+        elif kind == "multiArrayType":
+            shapes[feature.name] = tuple(int(d) for d in feature.type.multiArrayType.shape)
+    return shapes
 
 
 def _artifact_predictor(path: Path, family: ModelFamily) -> Predictor:
     from mobilekit.parity.verify import runner_for_artifact
 
-    h, w = _artifact_input_size(path, target_of(path))
+    shapes = _artifact_inputs(path, target_of(path))
+    images = [shape for shape in shapes.values() if len(shape) == 4]
+    if not images:
+        raise InputError(f"{path}: no image-shaped (1, H, W, C) input")
+    h, w = images[0][1], images[0][2]
     io = family.io_for_size(h, w)
+    expected = {t.name: t.shape for t in io.inputs}
+    if {n: tuple(s) for n, s in expected.items()} != shapes:
+        raise InputError(f"{path}: not a {family.name} model: its inputs are {shapes}, the {family.name} family's "
+                         f"end-to-end model takes {expected}")
     runner, skipped = runner_for_artifact(path)
     if runner is None:
         raise InputError(f"{path}: no runner can execute it here ({'; '.join(skipped)})")

@@ -9,7 +9,8 @@ from typing import Sequence
 from mobilekit.convert.base import Artifact, platform_targets
 from mobilekit.convert.context import ModelContext
 from mobilekit.core.config import BuildConfig
-from mobilekit.core.errors import GateFailed
+from mobilekit.core.errors import GateFailed, InputError
+from mobilekit.core.family import get_family
 from mobilekit.core.progress import Reporter
 from mobilekit.optimize.produce import producer_for
 from mobilekit.optimize.sweep import resolve_variants, sweep_context, write_outputs
@@ -17,11 +18,29 @@ from mobilekit.optimize.variants import VARIANTS
 from mobilekit.pipeline.package import ArtifactFor, BundleIdentity
 
 
+FULL_INTEGER = ("int8", "int8_io")
+
+
 def platform_variants(config: BuildConfig, platforms: Sequence[str]) -> list[str] | None:
-    """The variants a selecting build sweeps (checked before any work), None when it does not select."""
+    """The variants a selecting build sweeps (checked before any work), None when it does not select.
+    Every platform target needs at least one. A family of several modules cannot take full-integer
+    TFLite variants yet (each module would need its own calibration inputs): they are left out of
+    the default list and refused when named."""
     if config.optimize.select == "none":
         return None
-    return resolve_variants(config, None, sorted({t for p in platforms for t in platform_targets(p)}))
+    targets = sorted({t for p in platforms for t in platform_targets(p)})
+    names = resolve_variants(config, None, targets)
+    missing = [t for t in targets if not any(VARIANTS.get(n).target == t for n in names)]
+    if missing:
+        raise InputError(f"optimize.variants: no variant for target(s) {', '.join(missing)} of this build; "
+                         f"add one (e.g. {', '.join(v for v in VARIANTS.names() if VARIANTS.get(v).target in missing)[:120]})")
+    if len(get_family(config.family).module_names) > 1:
+        integer = [n for n in names if VARIANTS.get(n).quantization in FULL_INTEGER]
+        if integer and config.optimize.variants:
+            raise InputError(f"optimize.variants: {', '.join(integer)}: full-integer TFLite variants are not available for the "
+                             f"{config.family} family's modules yet (per-module calibration); use tflite-dynamic-int8 or tflite-fp16")
+        names = [n for n in names if n not in integer]
+    return names
 
 
 def select_variants(ctx: ModelContext, config: BuildConfig, variants: list[str] | None, work: Path, out_dir: Path,

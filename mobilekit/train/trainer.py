@@ -41,7 +41,7 @@ def _family_code(family: ModelFamily) -> list[Path]:
     root = Path(__file__).resolve().parents[1] / "families"
     if root in source.resolve().parents:
         package = root / source.resolve().relative_to(root).parts[0]
-        return sorted(package.rglob("*.py")) + sorted(package.rglob("*.yaml"))
+        return sorted(package.rglob("*.py"))
     return [source] if source.is_file() else []
 
 

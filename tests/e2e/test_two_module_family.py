@@ -101,6 +101,7 @@ class ToyFamily(ModelFamily):
     options_type = ToyOptions
     preset_type = ToyPreset
     presets = {"tiny": ToyPreset(width=8)}
+    module_names = ("trunk", "level_head", "mask_head", MAIN_MODULE)
     sources = SOURCES
     metrics = (MetricSpec("level_mae", "lower", bounds=(0.0, None)), MetricSpec("mask_accuracy", "higher", bounds=(0.0, 1.0)))
     task_metrics = {"level": TaskMetric(MetricSpec("level_mae", "lower", bounds=(0.0, None)), _mae),

@@ -88,3 +88,23 @@ def test_unknown_variant_names_the_field_before_any_work():
     with pytest.raises(InputError) as info:
         platform_variants(config, ("ios",))
     assert "optimize.variants" in str(info.value) and "accepted: coreml-fp16" in str(info.value)
+
+
+def test_selecting_build_needs_a_variant_per_target_and_no_full_integer_for_multi_module_families():
+    from mobilekit.core.config import parse_config
+    from mobilekit.core.errors import InputError
+    from mobilekit.pipeline.selection import platform_variants
+
+    data = _tiny()
+    data["optimize"] = {"select": "smallest_within_budget", "variants": ["coreml-fp16"]}
+    config = parse_config(data, "some/file.yaml")
+    assert platform_variants(config, ("ios",)) == ["coreml-fp16"]
+    with pytest.raises(InputError, match="no variant for target.*tflite"):
+        platform_variants(config, ("ios", "android"))
+    depth = yaml.safe_load((REPO / "configs" / "depth-tiny.yaml").read_text())
+    depth["optimize"] = {"select": "smallest_within_budget"}
+    chosen = platform_variants(parse_config(depth, "d.yaml"), ("android",))
+    assert "tflite-dynamic-int8" in chosen and "tflite-int8" not in chosen
+    depth["optimize"]["variants"] = ["tflite-int8"]
+    with pytest.raises(InputError, match="full-integer"):
+        platform_variants(parse_config(depth, "d.yaml"), ("android",))

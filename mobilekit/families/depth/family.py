@@ -75,9 +75,9 @@ class DepthFamily(ModelFamily):
     options_type = DepthOptions
     preset_type = DepthPreset
     presets = PRESETS
+    module_names = ("extractor", "depth", "portrait", MAIN_MODULE)
     sources = SOURCES
-    metrics = tuple(_metric(n) for n in ("absrel", "delta1", "rmse", "absrel_aligned", "delta1_aligned")) + (
-        MetricSpec("portrait_iou", "higher", bounds=(0.0, 1.0)),)
+    metrics = tuple(_metric(n) for n in DEPTH_METRICS if n != "portrait_iou") + (MetricSpec("portrait_iou", "higher", bounds=(0.0, 1.0)),)
     task_metrics = {"depth": TaskMetric(MetricSpec("depth_absrel", "lower", bounds=(0.0, None)), aligned_absrel),
                     "portrait": TaskMetric(MetricSpec("portrait_iou", "higher", bounds=(0.0, 1.0)), _portrait_agreement)}
 
