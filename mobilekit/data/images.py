@@ -8,6 +8,31 @@ import numpy as np
 from mobilekit.core.errors import InputError
 
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def require_folders(root: Path, *names: str, what: str = "folder dataset") -> list[Path]:
+    """`root/<name>` for each name; InputError naming the first missing one."""
+    folders = [root / name for name in names]
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError(f"{what} {root} needs a '{folder.name}/' folder: {folder} not found")
+    return folders
+
+
+def images_by_stem(folder: Path) -> dict[str, Path]:
+    """The photos in `folder` by file stem (sorted); two files with one stem, or none at all, are errors."""
+    images: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+            if p.stem in images:
+                raise InputError(f"two images share the stem '{p.stem}': {images[p.stem].name} and {p.name}")
+            images[p.stem] = p
+    if not images:
+        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return images
+
+
 def load_rgb(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 

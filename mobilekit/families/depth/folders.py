@@ -21,9 +21,9 @@ import numpy as np
 from PIL import Image
 
 from mobilekit.core.errors import InputError
+from mobilekit.data.images import images_by_stem, require_folders
 from mobilekit.families.depth.samples import DepthSample
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEPTH_SUFFIXES = (".png", ".npy")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
@@ -38,18 +38,8 @@ class _Pair:
 
 
 def _pairs(root: Path) -> list[_Pair]:
-    images_dir, depth_dir = root / "images", root / "depth"
-    for d in (images_dir, depth_dir):
-        if not d.is_dir():
-            raise InputError(f"depth folder dataset {root} needs a '{d.name}/' folder: {d} not found")
-    images: dict[str, Path] = {}
-    for p in sorted(images_dir.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
-            if p.stem in images:
-                raise InputError(f"two images share the stem '{p.stem}': {images[p.stem].name} and {p.name}")
-            images[p.stem] = p
-    if not images:
-        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {images_dir}")
+    images_dir, depth_dir = require_folders(root, "images", "depth", what="depth folder dataset")
+    images = images_by_stem(images_dir)
     pairs, missing = [], []
     for stem in sorted(images):
         found = [depth_dir / f"{stem}{suffix}" for suffix in DEPTH_SUFFIXES if (depth_dir / f"{stem}{suffix}").is_file()]

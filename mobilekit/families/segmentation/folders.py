@@ -18,25 +18,15 @@ import numpy as np
 from PIL import Image
 
 from mobilekit.core.errors import InputError
+from mobilekit.data.images import images_by_stem, require_folders
 from mobilekit.families.segmentation.samples import SegSample
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 VOID_ID = 255
 
 
 def _pairs(root: Path) -> list[tuple[str, Path, Path]]:
-    images_dir, masks_dir = root / "images", root / "masks"
-    for d in (images_dir, masks_dir):
-        if not d.is_dir():
-            raise InputError(f"folder dataset {root} needs an '{d.name}/' folder: {d} not found")
-    images: dict[str, Path] = {}
-    for p in sorted(images_dir.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
-            if p.stem in images:
-                raise InputError(f"two images share the stem '{p.stem}': {images[p.stem].name} and {p.name}")
-            images[p.stem] = p
-    if not images:
-        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {images_dir}")
+    images_dir, masks_dir = require_folders(root, "images", "masks")
+    images = images_by_stem(images_dir)
     missing = [stem for stem in images if not (masks_dir / f"{stem}.png").is_file()]
     if missing:
         shown = ", ".join(f"{s}.png" for s in missing[:5]) + (" ..." if len(missing) > 5 else "")
