@@ -59,9 +59,11 @@ def select_variants(ctx: ModelContext, config: BuildConfig, variants: list[str] 
 
     def artifact_for(target: str, module: ModelContext, models_dir: Path) -> tuple[Artifact, ModelContext]:
         row = result.row(result.selected[target])
-        built = producer.produce(row.name, work / "selected" / module.module, module=module.module)[0] \
-            if module.module != ctx.module else producer.artifacts[row.name]
-        source, report = producer.module_source(VARIANTS.get(row.name).training_pass, module.module)
+        if module.module == ctx.module:  # the sweep built the end-to-end artifact already
+            built = producer.artifacts[row.name]
+            source, report = producer.source(VARIANTS.get(row.name).training_pass)
+        else:
+            built, source, report = producer.produce(row.name, work / "selected" / module.module, module=module.module)
         models_dir.mkdir(parents=True, exist_ok=True)
         destination = models_dir / built.path.name
         (shutil.copytree if built.path.is_dir() else shutil.copy2)(built.path, destination)
