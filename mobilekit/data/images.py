@@ -41,3 +41,10 @@ def load_rgb(path: Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{path}: cannot read image ({exc})") from exc
+
+
+def pixel_in_image(x: int, y: int, width: int, height: int, what: str) -> tuple[int, int]:
+    """(y, x) of a point a user gave in pixels of the photo; InputError when it lies outside."""
+    if not (0 <= x < width and 0 <= y < height):
+        raise InputError(f"{what} is outside the image ({width}×{height}; x in 0..{width - 1}, y in 0..{height - 1})")
+    return y, x

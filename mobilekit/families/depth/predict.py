@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.images import load_rgb
+from mobilekit.data.images import load_rgb, pixel_in_image
 from mobilekit.shaders.reference import depth_of_field
 
 FOCUS_PATTERN = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*$")
@@ -26,10 +26,7 @@ def parse_focus(text: str, width: int, height: int) -> tuple[int, int]:
     match = FOCUS_PATTERN.match(text)
     if not match:
         raise InputError(f"malformed --focus {text!r}: expected x,y with integer pixel coordinates, e.g. 120,80")
-    x, y = int(match.group(1)), int(match.group(2))
-    if not (0 <= x < width and 0 <= y < height):
-        raise InputError(f"--focus {text!r} is outside the image ({width}×{height}; x in 0..{width - 1}, y in 0..{height - 1})")
-    return y, x
+    return pixel_in_image(int(match.group(1)), int(match.group(2)), width, height, f"--focus {text!r}")
 
 
 def _check_out(path: Path, flag: str) -> None:

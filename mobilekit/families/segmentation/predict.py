@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.images import load_rgb
+from mobilekit.data.images import load_rgb, pixel_in_image
 from mobilekit.families.segmentation.clicks import Click, encoded_clicks
 
 CLICK_PATTERN = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*([+-]))?\s*$")
@@ -27,9 +27,7 @@ def parse_click(text: str, width: int, height: int) -> Click:
     match = CLICK_PATTERN.match(text)
     if not match:
         raise InputError(f"malformed click {text!r}: expected x,y[,+|-] with integer pixel coordinates, e.g. 120,80 or 40,30,-")
-    x, y = int(match.group(1)), int(match.group(2))
-    if not (0 <= x < width and 0 <= y < height):
-        raise InputError(f"click {text!r} is outside the image ({width}×{height}; x in 0..{width - 1}, y in 0..{height - 1})")
+    y, x = pixel_in_image(int(match.group(1)), int(match.group(2)), width, height, f"click {text!r}")
     return Click(y=y, x=x, positive=match.group(3) != "-")
 
 
