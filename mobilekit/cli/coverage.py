@@ -43,8 +43,9 @@ def coverage_command(
     json_mode: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """List every op of the traced model and its route per target: native, decomposed (rule), custom
-    kernel (Core ML custom layer class / TFLite Select TF op) or unsupported. Exit 1 if any op is unsupported."""
+    """List every op of the traced model and its route per target: native, decomposed (rule), composite
+    (taught to the converter), custom kernel (Core ML custom layer class / TFLite Select TF op) or
+    unsupported. Exit 1 if any op is unsupported. Which architectures convert: docs/coverage.md."""
 
     def action(reporter):
         from mobilekit.convert.coverage import TARGETS, coverage_report

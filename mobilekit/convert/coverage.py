@@ -18,6 +18,8 @@ graph, function library included, is then classified:
   net); the TFLite converter itself passes its real builtins-only conversion as the probe, so it
   pays nothing extra.
 - **decomposed**: a mobilekit layer emitted an exact decomposition (rule named);
+- **composite**: the converter translates the op through a composite mobilekit taught it (an exact
+  expression in the converter's own ops, any model; `mobilekit.convert.ops.composites`);
 - **custom_kernel** (Core ML custom layer, class named) / **select_tf_ops** (TFLite Flex op):
   the first applicable kernel handler of the (target, op type) chain;
 - **unsupported**: no handler applies; `require_supported` raises `UnsupportedOpsError` listing every
@@ -33,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from mobilekit.convert.ops.composites import composite_for
 from mobilekit.convert.ops.graph import CALL_OPS, GraphNode, constant_nodes, site_of, walk
 from mobilekit.convert.ops.lowering import Decomposed, lowered_serving_function
 from mobilekit.convert.ops.registry import CoreMLCustomLayer, SelectTfOp, handler_chain, resolve
@@ -57,7 +60,7 @@ class OpRow:
     """One op type with one outcome on one target (an op type can appear in several rows)."""
 
     op: str
-    status: str  # native | decomposed | custom_kernel | select_tf_ops | unsupported
+    status: str  # native | decomposed | composite | custom_kernel | select_tf_ops | unsupported
     nodes: list[str] = field(default_factory=list)
     rule: str | None = None
     summary: str | None = None
@@ -158,8 +161,11 @@ def coreml_native_ops() -> frozenset[str]:
     from coremltools.converters.mil.frontend.tensorflow.tf_op_registry import _TF_OPS_REGISTRY
 
     from mobilekit.convert.ops import coreml_custom
+    from mobilekit.convert.ops.composites import install_coreml
 
-    return frozenset(set(_TF_OPS_REGISTRY) - coreml_custom.installed_translations()) | frozenset(COREML_STRUCTURAL_OPS)
+    composites = install_coreml()
+    return (frozenset(set(_TF_OPS_REGISTRY) - coreml_custom.installed_translations() - composites)
+            | frozenset(COREML_STRUCTURAL_OPS))
 
 
 @contextlib.contextmanager
@@ -241,6 +247,9 @@ def _classify(target: str, node: GraphNode, by_name, native: frozenset[str] | No
         is_native = node.op not in non_builtin or node.op in CALL_OPS
     if is_native:
         return OpRow(node.op, "native")
+    composite = composite_for(target, node.op) if target == "coreml" else None
+    if composite is not None:
+        return OpRow(node.op, "composite", rule=composite.rule, summary=composite.summary)
     if target == "coreml" and node.name in constant:
         # coremltools' constant_propagation pass evaluates constant subgraphs with TF itself
         return OpRow(node.op, "native", rule="constant-folded", summary="constant subgraph, folded before translation")
@@ -267,7 +276,7 @@ def _merge(rows: Iterable[tuple[OpRow, str]]) -> list[OpRow]:
         if key not in merged:
             merged[key] = row
         merged[key].nodes.append(node)
-    order = {"unsupported": 0, "custom_kernel": 1, "select_tf_ops": 2, "decomposed": 3, "native": 4}
+    order = {"unsupported": 0, "custom_kernel": 1, "select_tf_ops": 2, "decomposed": 3, "composite": 4, "native": 5}
     out = sorted(merged.values(), key=lambda r: (order[r.status], r.op, r.rule or ""))
     for row in out:
         row.nodes = sorted(set(row.nodes))

@@ -1,7 +1,8 @@
 """ONNX target: the serving function converted by tf2onnx, input/output names kept from the I/O contract.
 
 The model is traced exactly as for the other targets (`lowered_serving_function`, so op handlers
-registered for "onnx" apply) and handed to `tf2onnx.convert.from_function`. tf2onnx leaves ops it
+registered for "onnx" apply) and handed to `tf2onnx.convert.from_function`, with the ONNX composites
+of `mobilekit.convert.ops.composites` as custom op handlers. tf2onnx leaves ops it
 cannot translate in the graph as foreign nodes (it converts with `continue_on_error`); we list those
 and refuse before anything is written, like the other targets do. fp32 only: tf2onnx has no fp16
 conversion of its own.
@@ -61,6 +62,7 @@ class ONNXTarget:
     numerics = ("fp32", "fp16")
 
     def convert(self, model, request: ConvertRequest, out_path: Path) -> Artifact:
+        from mobilekit.convert.ops.composites import onnx_custom_op_handlers
         from mobilekit.convert.ops.lowering import lowered_serving_function
         from mobilekit.core.tf import tf_and_keras
 
@@ -74,13 +76,21 @@ class ONNXTarget:
         if precision != "fp32":
             raise InputError("the onnx target converts fp32 only")
         fn, lowered = lowered_serving_function(model, request.io, self.name)
+        # Constants a layer created eagerly (e.g. Normalization's mean and variance) are captured
+        # tensors of the function, which tf2onnx would turn into graph inputs: freeze them first.
+        from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+        output_names = sorted(fn.structured_outputs)  # the order the frozen function returns them in
+        fn = convert_variables_to_constants_v2(fn)
         specs = [tf.TensorSpec(t.shape, tf.float32, name=t.name) for t in request.io.inputs]
         try:
-            model_proto, _ = tf2onnx.convert.from_function(_Concrete(fn), input_signature=specs, opset=opset)
+            model_proto, _ = tf2onnx.convert.from_function(_Concrete(fn), input_signature=specs, opset=opset,
+                                                           custom_op_handlers=onnx_custom_op_handlers())
         except Exception as exc:  # tf2onnx raises plain exceptions for graphs it cannot handle
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise UnsupportedOpsError(f"tf2onnx could not convert the model (nothing was written): {first}",
                                       {"unsupported_ops": {"onnx": [{"op": "?", "reason": first}]}}) from exc
+        _rename_io(model_proto, [t.name for t in request.io.inputs], output_names)
         bad = foreign_nodes(model_proto)
         if bad:
             lines = ["the model contains ops tf2onnx cannot convert to ONNX (nothing was written):"]
@@ -93,9 +103,39 @@ class ONNXTarget:
         write_bytes_atomic(out_path, model_proto.SerializeToString(deterministic=True))
         details = {"opset": opset, "converter": f"tf2onnx {tf2onnx.__version__}",
                    "inputs": [i.name for i in model_proto.graph.input], "outputs": [o.name for o in model_proto.graph.output]}
-        if lowered.records:
-            details["op_routes"] = [{"op": r.op, "status": "decomposed", "rule": r.rule, "nodes": [r.scope]} for r in lowered.records]
+        routes = [{"op": r.op, "status": "decomposed", "rule": r.rule, "nodes": [r.scope]} for r in lowered.records]
+        routes += _composite_routes(fn)
+        if routes:
+            details["op_routes"] = routes
         return Artifact(self.name, out_path, "fp32", details)
+
+
+def _rename_io(model_proto, input_names: list[str], output_names: list[str]) -> None:
+    """Name the graph's inputs and outputs (positionally) as the I/O contract does; a frozen function
+    has lost the signature's names ("image:0", "Identity:0")."""
+    graph = model_proto.graph
+    if len(graph.input) != len(input_names) or len(graph.output) != len(output_names):
+        return  # _check_names reports the mismatch
+    renames = {old.name: new for old, new in zip(graph.input, input_names)}
+    renames.update({old.name: new for old, new in zip(graph.output, output_names)})
+    for value in (*graph.input, *graph.output):
+        value.name = renames[value.name]
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+        node.output[:] = [renames.get(n, n) for n in node.output]
+
+
+def _composite_routes(fn) -> list[dict]:
+    """The ops of `fn` tf2onnx translated through a mobilekit composite."""
+    from mobilekit.convert.ops.composites import composites_of
+    from mobilekit.convert.ops.graph import walk
+
+    composites = composites_of("onnx")
+    nodes: dict[str, list[str]] = {}
+    for node in walk(fn):
+        if node.op in composites:
+            nodes.setdefault(node.op, []).append(node.name)
+    return [{"op": op, "status": "composite", "rule": composites[op].rule, "nodes": sorted(names)} for op, names in sorted(nodes.items())]
 
 
 def _check_names(model_proto, request: ConvertRequest) -> None:

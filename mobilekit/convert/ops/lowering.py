@@ -5,6 +5,13 @@ mobilekit layer (`mobilekit.nn.layers`) asks `Lowering.lower` whether the first 
 handler of its (target, op type) chain is a decomposition, and if so emits it instead of the TF op
 (recorded in `records`). The active lowering lives in a ContextVar only for the duration of that
 trace, so a model outside conversion always runs the TF ops.
+
+Keras layers get one rewrite of their own while lowering: tf_keras runs a grouped convolution
+(`Conv2D(groups > 1)`, ConvNeXt's depthwise stage) inside a `tf.function(jit_compile=True)`, because
+TF's CPU kernel lacks grouped convolution. The converters see that as a no-inline, XLA-only
+function call (`PartitionedCall`), which coremltools and tf2onnx cannot translate. The op inside is
+a plain grouped `Conv2D`, which every target has, so the trace for a target calls it directly
+(`_direct_grouped_convolution`). The TensorFlow reference still runs the layer as written.
 """
 from __future__ import annotations
 
@@ -61,11 +68,31 @@ class Lowering:
 
 
 @contextlib.contextmanager
+def _direct_grouped_convolution() -> Iterator[None]:
+    """tf_keras' grouped convolutions call their Conv2D without the XLA-compiled function wrapper."""
+    try:
+        from tf_keras.src.layers.convolutional.base_conv import Conv
+    except ImportError:  # another Keras: nothing to rewrite
+        yield
+        return
+    wrapped = Conv.__dict__.get("_jit_compiled_convolution_op")
+    Conv._jit_compiled_convolution_op = lambda self, inputs, kernel: self.convolution_op(inputs, kernel)
+    try:
+        yield
+    finally:
+        if wrapped is None:
+            del Conv._jit_compiled_convolution_op
+        else:
+            Conv._jit_compiled_convolution_op = wrapped
+
+
+@contextlib.contextmanager
 def lowering(target: str) -> Iterator[Lowering]:
     active = Lowering(target)
     token = _ACTIVE.set(active)
     try:
-        yield active
+        with _direct_grouped_convolution():
+            yield active
     finally:
         _ACTIVE.reset(token)
 
