@@ -9,6 +9,7 @@ import numpy as np
 from mobilekit.convert.base import target_of
 from mobilekit.convert.context import ModelContext
 from mobilekit.core.errors import InputError
+from mobilekit.core.config import Tolerance
 from mobilekit.parity.compare import ParityResult, compare_outputs, not_run
 from mobilekit.parity.runners.base import RUNNERS, gate_runner
 from mobilekit.parity.tolerances import tolerance_for
@@ -29,11 +30,12 @@ def runner_for_artifact(artifact: Path, runner: str | None = None):
 
 
 def verify_artifact(ctx: ModelContext, artifact: Path, precision: str, inputs: dict[str, np.ndarray],
-                    reference: dict[str, np.ndarray], runner: str | None = None, function: str | None = None) -> ParityResult:
+                    reference: dict[str, np.ndarray], runner: str | None = None, function: str | None = None,
+                    tolerance: Tolerance | None = None) -> ParityResult:
     """Run `artifact` (its `function`, for a multifunction Core ML package) on `inputs` and compare
-    with `reference` under the family's tolerance; a failure names the first divergent op."""
+    with `reference` under `tolerance` (default: the family's); a failure names the first divergent op."""
     target = target_of(artifact)
-    tolerance = tolerance_for(ctx.family, target, precision, ctx.config)
+    tolerance = tolerance or tolerance_for(ctx.family, target, precision, ctx.config)
     chosen, skipped = runner_for_artifact(artifact, runner)
     if chosen is None:
         return not_run(target, precision, tolerance, "; ".join(skipped) or f"no runner registered for {target}")

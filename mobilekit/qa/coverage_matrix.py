@@ -1,0 +1,281 @@
+"""Conversion coverage matrix: every model of `mobilekit.qa.zoo` through `convert` and `parity` for
+Core ML, TFLite and ONNX, rendered as `docs/coverage.md`.
+
+Each cell is what the kit's own commands do with the model: `convert_artifact` at fp32 (so the
+numbers measure conversion, not fp16 rounding) and `verify_artifact` against TensorFlow on seeded
+uniform inputs. Outputs are the heads' logits (`classifier_activation=None`): a softmax over random
+weights is often exactly uniform or one-hot and would hide any error. Random-weight logits range
+from 1e-11 to 1e3, so the tolerance is scale-free: PSNR ≥ 80 dB against the reference's peak (RMS
+error ≤ 1e-4 of the largest |value|); max-abs is reported beside it. The runners are the build gate's:
+LiteRT for TFLite, onnxruntime for ONNX and, off macOS, the MIL executor for Core ML (the converted
+ML program executed op by op in NumPy; Core ML itself needs macOS).
+
+Every entry runs in its own Python process (`--one NAME`): memory is returned between models and
+a crash becomes a ✗ of that row, not of the run. Results are kept as one JSON file per entry, so an
+interrupted run resumes where it stopped.
+
+    python -m mobilekit.qa.coverage_matrix [--only NAME ...] [--reduced] [--results DIR] [--out docs/coverage.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+TARGETS = ("coreml", "tflite", "onnx")
+PRECISION = "fp32"
+MIN_PSNR_DB = 80.0
+SAMPLES = 2
+# A cross-section for CI's reduced slow run: an inverted-residual net with squeeze-excite and
+# hard-swish, the exact-GELU ConvNeXt with grouped convolutions, and the modern blocks.
+REDUCED = ("MobileNetV3Small", "ConvNeXtTiny", "layer-norm", "group-norm", "multi-head-attention", "vit-block",
+           "separable-conv", "transposed-conv", "depth-to-space", "resize-bilinear", "resize-bilinear-align-corners",
+           "gelu-exact", "gelu-tanh", "swish", "hard-swish")
+ENTRY_TIMEOUT_S = 1800
+
+
+@dataclass
+class Cell:
+    target: str
+    ok: bool
+    max_abs: float | None = None
+    psnr: float | None = None
+    reason: str | None = None
+    routes: list[str] = field(default_factory=list)  # non-native op routes the converter took
+    seconds: float = 0.0
+
+
+@dataclass
+class Row:
+    name: str
+    kind: str
+    what: str
+    params: int | None = None
+    input_shape: list[int] | None = None
+    cells: dict[str, Cell] = field(default_factory=dict)
+    error: str | None = None  # the model could not be built or traced at all
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Row":
+        cells = {t: Cell(**c) for t, c in data.pop("cells", {}).items()}
+        return cls(**data, cells=cells)
+
+
+def _one_line(text: str, limit: int = 220) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _failure_reason(exc: BaseException, target: str) -> str:
+    """One line: the unsupported ops with their first reason, else the error's own first line."""
+    details = getattr(exc, "details", {}) or {}
+    rows = details.get("unsupported_ops", {}).get(target) or []
+    if rows:
+        parts = []
+        for row in rows:
+            why = (row.get("reasons") or [row.get("reason") or ""])[0]
+            parts.append(f"{row.get('op', '?')} ({why})" if why else str(row.get("op", "?")))
+        return _one_line("unsupported op(s): " + "; ".join(dict.fromkeys(parts)))
+    first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+    return _one_line(f"{type(exc).__name__}: {first}" if not str(exc).strip() else first)
+
+
+def _routes(details: dict[str, Any]) -> list[str]:
+    return sorted({f"{r['op']}: {r['status']} ({r.get('rule') or r.get('class_name') or r.get('flex_op')})"
+                   for r in details.get("op_routes", []) if not r.get("introduced_by")})
+
+
+def run_entry(name: str, work: Path, samples: int = SAMPLES) -> Row:
+    """Build one zoo model and take it through every target, in this process."""
+    from mobilekit.convert.context import ModelContext, parity_inputs, reference_outputs
+    from mobilekit.core.config import Tolerance
+    from mobilekit.convert.request import convert_artifact, convert_request
+    from mobilekit.nn.keras_io import model_io
+    from mobilekit.parity.verify import verify_artifact
+    from mobilekit.qa.zoo import ZOO, register_applications
+
+    register_applications()
+    entry = ZOO.get(name)
+    row = Row(entry.name, entry.kind, entry.what)
+    try:
+        model = entry.build()
+        ctx = ModelContext(model, model_io(model), work / f"{name.lower()}.keras")
+        row.params, row.input_shape = int(model.count_params()), list(ctx.io.inputs[0].shape)
+        inputs = parity_inputs(ctx, samples)
+        expected = reference_outputs(ctx, inputs)
+    except Exception as exc:  # noqa: BLE001 - a row of the matrix, not a crash of the run
+        row.error = _one_line(f"{type(exc).__name__}: {exc}")
+        return row
+    for target in TARGETS:
+        started = time.perf_counter()
+        out = work / target
+        try:
+            artifact = convert_artifact(ctx, target, out, convert_request(ctx, target, precision=PRECISION))
+            result = verify_artifact(ctx, artifact.path, PRECISION, inputs, expected, tolerance=Tolerance(min_psnr=MIN_PSNR_DB))
+            max_abs = max((o.max_abs for o in result.outputs if o.max_abs is not None), default=None)
+            psnr = min((o.psnr for o in result.outputs if o.psnr is not None), default=None)
+            cell = Cell(target, result.status == "passed", max_abs, psnr, routes=_routes(artifact.details))
+            if result.status != "passed":
+                bad = [c[2:] for c in result.checks if c.startswith("✗")]
+                cell.reason = _one_line(f"parity {result.status} ({result.runner}): " + ("; ".join(bad) or result.note or ""))
+        except Exception as exc:  # noqa: BLE001
+            cell = Cell(target, False, reason=_failure_reason(exc, target))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        cell.seconds = round(time.perf_counter() - started, 1)
+        row.cells[target] = cell
+    return row
+
+
+# --------------------------------------------------------------------------- many entries
+
+
+def run_isolated(name: str, results: Path, timeout_s: int = ENTRY_TIMEOUT_S) -> Row:
+    """`run_entry` in a child process; its JSON lands in `results/<name>.json`."""
+    from mobilekit.qa.zoo import ZOO, register_applications
+
+    register_applications()
+    target = results / f"{name}.json"
+    cmd = [sys.executable, "-m", "mobilekit.qa.coverage_matrix", "--one", name, "--result", str(target)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
+        failure = None if proc.returncode == 0 and target.is_file() else _one_line(
+            f"the conversion process ended with exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or ["no output"])[-1])
+    except subprocess.TimeoutExpired:
+        failure = f"did not finish within {timeout_s} s"
+    if failure is None:
+        return Row.from_dict(json.loads(target.read_text()))
+    entry = ZOO.get(name)
+    row = Row(entry.name, entry.kind, entry.what, error=failure)
+    target.write_text(json.dumps(row.to_dict(), indent=1))
+    return row
+
+
+def run_matrix(names: Sequence[str], results: Path, *, fresh: bool = False, log=print) -> list[Row]:
+    results.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, name in enumerate(names, 1):
+        cached = results / f"{name}.json"
+        if cached.is_file() and not fresh:
+            rows.append(Row.from_dict(json.loads(cached.read_text())))
+            continue
+        started = time.perf_counter()
+        row = run_isolated(name, results)
+        rows.append(row)
+        log(f"[{i}/{len(names)}] {name}: " + (row.error or " ".join(f"{t} {'✓' if c.ok else '✗'}" for t, c in row.cells.items()))
+            + f" ({time.perf_counter() - started:.0f} s)")
+    return rows
+
+
+# --------------------------------------------------------------------------- docs/coverage.md
+
+
+def _cell_text(row: Row, target: str) -> str:
+    if row.error:
+        return "✗ " + row.error.replace("|", "\\|")
+    cell = row.cells[target]
+    if cell.ok:
+        text = f"✓ {cell.max_abs:.1e}" if cell.max_abs is not None else "✓"
+        if cell.psnr is not None:
+            text += f" / {cell.psnr:.0f} dB"
+        elif cell.max_abs == 0.0:
+            text += " / identical"
+        return text + (f" ({'; '.join(cell.routes)})" if cell.routes else "")
+    return "✗ " + (cell.reason or "failed").replace("|", "\\|")
+
+
+def failures(rows: Sequence[Row]) -> list[tuple[str, str, str]]:
+    """(model, target, reason) for every ✗."""
+    out = []
+    for row in rows:
+        for target in TARGETS:
+            if row.error:
+                out.append((row.name, target, row.error))
+            elif not row.cells[target].ok:
+                out.append((row.name, target, row.cells[target].reason or "failed"))
+    return out
+
+
+def render_markdown(rows: Sequence[Row], environment: dict[str, str]) -> str:
+    bad = failures(rows)
+    total = len(rows) * len(TARGETS)
+    lines = [
+        "# Conversion coverage",
+        "",
+        "Generated by `python -m mobilekit.qa.coverage_matrix` (do not edit by hand). Every row is built in",
+        "memory (keras.applications with `weights=None`, `classes=10`, the smallest input the builder accepts;",
+        "blocks on a 16×16×3 input after a 3×3 conv), converted by `mobilekit convert <target>` at fp32 and",
+        "checked by `mobilekit parity` on 2 seeded uniform inputs against TensorFlow. Applications output their",
+        "logits (`classifier_activation=None`; a softmax over random weights is often exactly uniform and would",
+        f"hide errors); the tolerance is scale-free, PSNR ≥ {MIN_PSNR_DB:.0f} dB against the reference's peak. ✓ shows the",
+        "largest absolute error over all outputs / the lowest PSNR; ✗ the reason. Runners: LiteRT",
+        "(TFLite), onnxruntime (ONNX) and, on Linux, the MIL executor for Core ML: the converted ML program run",
+        "op by op in NumPy, since Core ML itself runs only on Apple platforms.",
+        "",
+        "Environment: " + ", ".join(f"{k} {v}" for k, v in environment.items()) + ".",
+        "",
+        f"**{total - len(bad)} of {total} cells pass; {len(bad)} ✗.**",
+        "",
+        "| model | kind | params | input | Core ML | TFLite | ONNX |",
+        "| --- | --- | ---: | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        shape = "×".join(map(str, row.input_shape[1:])) if row.input_shape else "—"
+        params = f"{row.params:,}" if row.params is not None else "—"
+        kind = row.kind if row.kind == "application" else f"block: {row.what}"
+        lines.append(f"| {row.name} | {kind} | {params} | {shape} | " + " | ".join(_cell_text(row, t) for t in TARGETS) + " |")
+    if bad:
+        lines += ["", "## Every ✗ and why", ""] + [f"- **{m}** / {t}: {r}" for m, t, r in bad]
+    return "\n".join(lines) + "\n"
+
+
+def environment() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(dist) for name, dist in (("tensorflow", "tensorflow-cpu"), ("tf-keras", "tf-keras"),
+                                                    ("coremltools", "coremltools"), ("ai-edge-litert", "ai-edge-litert"),
+                                                    ("tf2onnx", "tf2onnx"), ("onnxruntime", "onnxruntime"))}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mobilekit.qa.coverage_matrix", description=__doc__.splitlines()[0])
+    parser.add_argument("--one", help="run one entry in this process and write its JSON to --result")
+    parser.add_argument("--result", type=Path)
+    parser.add_argument("--only", nargs="*", help="entries to run (default: all)")
+    parser.add_argument("--reduced", action="store_true", help=f"the CI cross-section: {', '.join(REDUCED)}")
+    parser.add_argument("--results", type=Path, default=Path(".coverage-matrix"), help="per-entry JSON results (resumable)")
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--out", type=Path, help="write the Markdown table here (e.g. docs/coverage.md)")
+    args = parser.parse_args(argv)
+    if args.one:
+        with tempfile.TemporaryDirectory(prefix="mobilekit-coverage-") as tmp:
+            row = run_entry(args.one, Path(tmp))
+        (args.result or Path(f"{args.one}.json")).write_text(json.dumps(row.to_dict(), indent=1))
+        return 0
+    from mobilekit.qa.zoo import entries
+
+    names = list(args.only or (REDUCED if args.reduced else [e.name for e in entries()]))
+    rows = run_matrix(names, args.results, fresh=args.fresh)
+    text = render_markdown(rows, environment())
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {args.out}: {len(rows)} rows, {len(failures(rows))} ✗")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
