@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, last_json, run_cli
+from conftest import REPO, TINY, last_json, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +123,26 @@ def test_ingest_passes_on_a_device_run_and_on_goldens_and_fails_on_perturbed_out
     assert "case-001/mask.bin: 100 bytes, expected 16384" in last_json(corrupt.stdout)["error"]
 
 
-def test_ios_fixtures_self_check_the_core_ml_package(tiny_build, tmp_path):
-    from mobilekit.bundle.reader import verify_bundle
+@pytest.fixture(scope="module")
+def ios_fixtures(tiny_build, tmp_path_factory):
+    """`qa fixtures` (in process) on the iOS bundle: (bundle, summary)."""
     from mobilekit.qa.fixtures import add_fixtures
 
     _, out = tiny_build
-    summary = add_fixtures(out / "object-select-tiny-0.1.0-ios.zip", config_path=TINY, out=tmp_path / "ios.zip")
+    dest = tmp_path_factory.mktemp("qa-ios") / "ios.zip"
+    return dest, add_fixtures(out / "object-select-tiny-0.1.0-ios.zip", config_path=TINY, out=dest)
+
+
+def test_ios_fixtures_self_check_the_core_ml_package(ios_fixtures):
+    from mobilekit.bundle.reader import verify_bundle
+
+    bundle, summary = ios_fixtures
     check = summary["self_check"]["models/object-select-tiny.mlpackage"]
     assert check["status"] == "passed" and check["runner"] in ("coreml-macos", "mil-executor")
-    assert verify_bundle(tmp_path / "ios.zip").ok
-    index, _ = _index(tmp_path / "ios.zip")
+    assert verify_bundle(bundle).ok
+    index, _ = _index(bundle)
     assert index["inputs"][0]["feed"]["coreml"]["as"] == "image"
-    with zipfile.ZipFile(tmp_path / "ios.zip") as zf:  # golden image inputs are exact 8-bit pixels for Core ML
+    with zipfile.ZipFile(bundle) as zf:  # golden image inputs are exact 8-bit pixels for Core ML
         image = np.frombuffer(zf.read("fixtures/case-000/inputs/image.bin"), "<f4").astype(np.float64)
     pixels = np.rint(image * 255)
     assert np.array_equal((pixels * (1 / 255)).astype(np.float32), image.astype(np.float32))
@@ -146,3 +157,65 @@ def test_fixtures_refuse_a_config_that_did_not_build_the_bundle(tiny_build, tmp_
     proc = run_cli("qa", "fixtures", "--bundle", str(bundle), "--config", str(other), "--json")
     assert proc.returncode == 2 and "config_sha256" in last_json(proc.stdout)["error"]
     assert bundle.read_bytes() == before
+
+
+# --- the platform harnesses (android_assets/, ios_harness/) on real `qa fixtures` output -------------
+
+ANDROID_CORE = REPO / "android_assets" / "harness-core" / "src" / "main" / "java"
+IOS_HARNESS = REPO / "ios_harness"
+JUNIT_JAR = Path("/usr/share/java/junit4.jar")
+
+
+def _java_replay(tmp_path: Path) -> list[str]:
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        pytest.skip("no JDK on PATH (javac, java) for the Android harness core")
+    classes = tmp_path / "classes"
+    sources = sorted(str(p) for p in ANDROID_CORE.rglob("*.java"))
+    built = subprocess.run(["javac", "--release", "17", "-encoding", "UTF-8", "-d", str(classes), *sources],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-3000:]
+    return ["java", "-cp", str(classes), "ai.mobilekit.qa.harness.ReplayMain"]
+
+
+def _swift_replay(tmp_path: Path) -> list[str]:
+    if shutil.which("swift") is None:
+        pytest.skip("no Swift toolchain on PATH for the iOS harness")
+    built = subprocess.run(["swift", "build", "--package-path", str(IOS_HARNESS), "--product", "mobilekit-qa-replay"],
+                           capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
+    path = subprocess.run(["swift", "build", "--package-path", str(IOS_HARNESS), "--show-bin-path"],
+                          capture_output=True, text=True, timeout=300).stdout.strip()
+    return [str(Path(path) / "mobilekit-qa-replay")]
+
+
+@pytest.mark.parametrize("harness", ["android-java", "ios-swift"])
+def test_harness_replay_of_real_fixtures_is_ingested(harness, android_fixtures, ios_fixtures, tmp_path):
+    """`qa fixtures` → the harness logic reads the fixtures and writes device outputs from the goldens
+    → `qa ingest` passes; with one case perturbed the harness and ingest both fail exactly that case."""
+    bundle = android_fixtures if harness == "android-java" else ios_fixtures[0]
+    replay = _java_replay(tmp_path) if harness == "android-java" else _swift_replay(tmp_path)
+    unpacked = tmp_path / "bundle"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(unpacked)
+    index = json.loads((unpacked / "fixtures" / "index.json").read_text())
+    output = index["outputs"][0]["name"]
+
+    good = subprocess.run([*replay, str(unpacked / "fixtures"), str(tmp_path / "good"), "--device", harness],
+                          capture_output=True, text=True, timeout=300)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert all(f"case-00{i}" in good.stdout for i in range(len(index["cases"])))
+    meta = json.loads((tmp_path / "good" / "device.json").read_text())
+    assert meta["device"] == harness and meta["artifact"] in index["tolerances"]
+    ok = run_cli("qa", "ingest", "--bundle", str(bundle), "--outputs", str(tmp_path / "good"), "--json")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    summary = last_json(ok.stdout)
+    assert summary["passed"] and summary["cases_total"] == len(index["cases"]) and not summary["ignored_files"]
+    assert summary["overall"]["outputs"][0]["max_abs"] == 0.0
+
+    bad = subprocess.run([*replay, str(unpacked / "fixtures"), str(tmp_path / "bad"), "--perturb", f"case-001:{output}:0.01"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "✗ case-001" in bad.stdout and "✓ case-000" in bad.stdout
+    failed = run_cli("qa", "ingest", "--bundle", str(bundle), "--outputs", str(tmp_path / "bad"), "--json")
+    assert failed.returncode == 1
+    assert last_json(failed.stdout)["cases_failed"] == ["case-001"]
