@@ -19,6 +19,7 @@ from mobilekit.core.errors import GateFailed
 from mobilekit.core.family import MAIN_MODULE, Module, get_family
 from mobilekit.core.progress import Reporter, SilentReporter
 from mobilekit.pipeline.package import BundleIdentity, ModelBuild, module_inputs, package
+from mobilekit.train.preflight import estimate_dataset, require_memory_within_limit
 
 ALL_PLATFORMS = ("ios", "android")
 
@@ -32,10 +33,12 @@ class BuildResult:
     models: dict[str, dict[str, Any]]  # per model name: quality, config_sha256
     not_verified: list[str] = field(default_factory=list)
     reports: dict[str, Any] = field(default_factory=dict)
+    emulated: list[str] = field(default_factory=list)  # gates passed by a runner that emulates the artifact
 
     def summary(self) -> dict[str, Any]:
         summary = {"bundles": [str(p) for p in self.bundles], "parity_passed": self.parity_passed,
-                   "parity_complete": self.parity_complete, "not_verified": self.not_verified, "parity": self.parity,
+                   "parity_complete": self.parity_complete, "not_verified": self.not_verified, "emulated": self.emulated,
+                   "parity": self.parity,
                    "models": self.models, "reports": self.reports}
         if len(self.models) == 1:  # a single model: its quality and config hash at the top level too
             only = next(iter(self.models.values()))
@@ -57,8 +60,11 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
     `require_complete_parity` — when a gate could not run here."""
     from mobilekit.pipeline.selection import platform_variants
 
-    configs, model_set, _ = load_build_spec(config_path)  # every config validated before any heavy work
+    configs, model_set, source = load_build_spec(config_path)  # every config validated before any heavy work
     platforms = resolve_platforms(platform)
+    for config in configs:  # and every dataset known to fit in memory
+        where = str(source) if model_set is None else f"{source}: model {config.bundle.name}"
+        require_memory_within_limit(config, where, estimate_dataset(config))
     variants = [platform_variants(config, platforms) for config in configs]
     reporter = reporter or SilentReporter()
     out = Path(out_dir)
@@ -136,12 +142,13 @@ def _package(models: list[ModelBuild], platforms, meta: BundleMeta, out: Path, w
         if "parity" not in exc.details:
             raise
         failed = BuildResult([], False, False, exc.details["parity"], summaries, exc.details["not_verified"],
-                             _reports(exc.details["reports"]))
+                             _reports(exc.details["reports"]), exc.details.get("emulated", []))
         raise GateFailed(str(exc), failed.summary()) from None
     parity = outcome.parity
     passed = not outcome.failed and len(outcome.not_verified) < len(parity)
-    return BuildResult(bundles, passed, not outcome.failed and not outcome.not_verified, parity, summaries,
-                       outcome.not_verified, _reports(outcome.report_paths))
+    complete = not outcome.failed and not outcome.not_verified and not outcome.emulated
+    return BuildResult(bundles, passed, complete, parity, summaries, outcome.not_verified, _reports(outcome.report_paths),
+                       outcome.emulated)
 
 
 def _reports(per_model: dict[str, dict[str, str]]) -> dict[str, Any]:

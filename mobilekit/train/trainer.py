@@ -14,6 +14,7 @@ import numpy as np
 from mobilekit.core import cache
 from mobilekit.core.config import BuildConfig
 from mobilekit.core.family import ModelFamily, Split, get_family
+from mobilekit.train.preflight import estimate_dataset, estimate_model, require_memory_within_limit
 
 MODEL_FILE = "model.keras"
 SIDECAR_FILE = "model.json"
@@ -165,6 +166,8 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
     tf, keras = tf_and_keras()
     seed_everything(config.seed)
     family = get_family(config.family)
+    where = f"config {config.bundle.name!r}"
+    require_memory_within_limit(config, where, estimate_dataset(config))
     started = time.perf_counter()
     train_split = family.make_split(config, "train")
     steps = -(-len(train_split) // config.training.batch_size) * config.training.epochs
@@ -179,6 +182,7 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
                           loss_weights=family.loss_weights(config))
         else:
             custom_step.build(model, config, rate)
+    require_memory_within_limit(config, where, estimate_model(config, model, estimate_dataset(config)))
     checkpoint_dir = out_dir / "checkpoints" if config.training.checkpoints else None
     hooks = family.epoch_hooks(config)
     refresh_rng = np.random.default_rng([config.seed, 0x5EED])
