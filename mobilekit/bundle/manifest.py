@@ -5,9 +5,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1"  # 1.1: `modules` per model; model-set bundles (`kind: model-set`, `models`)
-READABLE_VERSIONS = ("1.0", SCHEMA_VERSION)  # bundles written by earlier versions still verify
+SCHEMA_VERSION = "1.2"  # 1.1: `modules` per model; model-set bundles (`kind: model-set`, `models`); 1.2: `parity_emulated`, artifact `io`
+READABLE_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)  # bundles written by earlier versions still verify
 MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "signature.json"  # Ed25519 signature of manifest.json (bundle/signing.py); never listed in `files`
 
 
 class _Strict(BaseModel):
@@ -53,6 +54,7 @@ class ArtifactEntry(_Strict):
     bits_per_weight: float | None = None
     sparsity: float | None = None
     details: dict[str, Any]
+    io: dict[str, Any] | None = None  # inputs/outputs as the artifact itself takes them (mobilekit.convert.artifact_io)
 
 
 class ModelSection(_Strict):
@@ -70,7 +72,8 @@ class ModelSection(_Strict):
     artifacts: list[ArtifactEntry]
     parity: dict[str, dict[str, Any]]
     parity_passed: bool  # every gate that ran passed, and at least one ran
-    parity_complete: bool  # every artifact was verified (no gate skipped on this machine)
+    parity_complete: bool  # every artifact was verified by a runner executing it (none skipped or emulated)
+    parity_emulated: list[dict[str, Any]] = []  # gates passed by a runner that emulates the artifact's runtime
     optimization: dict[str, Any]
     custom_kernels: list[dict[str, Any]]
     model: dict[str, Any]

@@ -36,6 +36,7 @@ def build_command(
     def human(s):
         lines = [f"bundle: {b}" for b in s["bundles"]]
         lines += [f"parity NOT verified on this machine: {k}" for k in s["not_verified"]]
+        lines += [f"parity emulated, the real runtime did not run: {k} ({s['parity'][k].get('runner')})" for k in s["emulated"]]
         for name, model in s["models"].items():
             lines.append(f"quality of {name}: " + ", ".join(f"{k}={v:.3f}" for k, v in model["quality"].items()))
         return "\n".join(lines)

@@ -15,6 +15,7 @@ import numpy as np
 
 from mobilekit.bundle.manifest import SCHEMA_VERSION
 from mobilekit.bundle.writer import publish_unpacked, write_manifest, zip_tree
+from mobilekit.convert.artifact_io import artifact_io
 from mobilekit.convert.base import Artifact, platform_targets
 from mobilekit.convert.context import ModelContext, reference_outputs
 from mobilekit.convert.multifunction import supports_multifunction
@@ -28,6 +29,7 @@ from mobilekit.core.toolchain import toolchain_versions
 from mobilekit.optimize.accounting import weight_stats
 from mobilekit.parity.compare import ParityResult
 from mobilekit.parity.report import ReportEntry, write_reports
+from mobilekit.parity.runners.base import emulation_of
 
 OPTIMIZATION_KEYS = ("variant", "steps", "compute_precision", "selection", "training_pass")
 # (target, module context, models dir) -> (artifact, the context it must match); None: plain conversion
@@ -88,6 +90,11 @@ class Outcome:
     @property
     def not_verified(self) -> list[str]:
         return [k for k, r in self.parity.items() if r["status"] == "not_run"]
+
+    @property
+    def emulated(self) -> list[str]:
+        """Gates passed by a runner that does not execute the artifact in its real runtime."""
+        return [k for k, r in self.parity.items() if r["status"] == "passed" and emulation_of(r.get("runner", ""))]
 
 
 def stage_model(model: ModelBuild, platform: str, root: Path, prefix: str, outcome: Outcome, reporter: Reporter) -> dict[str, Any]:
@@ -215,11 +222,13 @@ def model_section(identity: BundleIdentity, main: ModelContext, modules: list[di
         "inputs": [t.to_manifest() for t in main.io.inputs],
         "outputs": [t.to_manifest() for t in main.io.outputs],
         "modules": modules,
-        "artifacts": [{"target": a.target, "path": rel(a), "precision": a.precision, **weight_stats(a.path), "details": a.details}
-                      for a in artifacts],
+        "artifacts": [{"target": a.target, "path": rel(a), "precision": a.precision, **weight_stats(a.path), "details": a.details,
+                       "io": artifact_io(a.target, a.path, main.io)} for a in artifacts],
         "parity": {key: r.to_dict() for key, r in results.items()},
         "parity_passed": not any(r.status == "failed" for r in results.values()) and any(r.status == "passed" for r in results.values()),
-        "parity_complete": all(r.status == "passed" for r in results.values()),
+        "parity_complete": all(r.status == "passed" and not emulation_of(r.runner) for r in results.values()),
+        "parity_emulated": [{"artifact": key, "runner": r.runner, "emulation": emulation_of(r.runner)}
+                            for key, r in results.items() if r.status == "passed" and emulation_of(r.runner)],
         "optimization": {"applied": [{"artifact": rel(a), **{k: a.details[k] for k in OPTIMIZATION_KEYS if k in a.details}}
                                      for a in artifacts if "variant" in a.details]},
         "custom_kernels": list(custom_kernels),
@@ -267,11 +276,12 @@ def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: Bundle
         name = model.identity.meta.name
         paths = write_reports(outcome.reports.get(name, []), out_dir / "reports" / f"{name}-{model.identity.meta.version}")
         outcome.report_paths[name] = {k: str(v) for k, v in paths.items()}
-    if outcome.failed or (require_complete_parity and outcome.not_verified):
+    if outcome.failed or (require_complete_parity and (outcome.not_verified or outcome.emulated)):
         reason = (f"parity failed for {', '.join(outcome.failed)}" if outcome.failed
-                  else f"parity not verified for {', '.join(outcome.not_verified)}")
+                  else f"parity not verified for {', '.join(outcome.not_verified)}" if outcome.not_verified
+                  else f"parity only emulated (the real runtime did not run) for {', '.join(outcome.emulated)}")
         raise GateFailed(f"{reason}; no bundle published", {"parity": outcome.parity, "not_verified": outcome.not_verified,
-                                             "reports": outcome.report_paths})
+                                                            "emulated": outcome.emulated, "reports": outcome.report_paths})
     bundles = []
     for platform, stage in staged:
         destination = out_dir / f"{meta.name}-{meta.version}-{platform}.zip"

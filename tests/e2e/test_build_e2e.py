@@ -51,9 +51,18 @@ def test_ios_bundle_holds_valid_mlpackage_and_says_how_coreml_was_checked(tiny_b
     (entry,) = manifest["parity"].values()
     # Linux: the MIL executor gates Core ML (real Core ML only runs on macOS, which the note says).
     assert entry["status"] == "passed" and entry["runner"] in ("coreml-macos", "mil-executor")
-    assert entry["outputs"][0]["max_abs"] <= 1e-4 and manifest["parity_complete"] is True
-    if entry["runner"] == "mil-executor":
-        assert "macOS" in entry["note"]
+    assert entry["outputs"][0]["max_abs"] <= 1e-4
+    if entry["runner"] == "mil-executor":  # an emulation of Core ML: listed, and parity is not complete
+        assert "macOS" in entry["note"] and manifest["parity_complete"] is False
+        assert manifest["parity_emulated"] == [{"artifact": "models/object-select-tiny.mlpackage", "runner": "mil-executor",
+                                                "emulation": manifest["parity_emulated"][0]["emulation"]}]
+    else:
+        assert manifest["parity_complete"] is True and manifest["parity_emulated"] == []
+    # the manifest describes each artifact's inputs as the artifact takes them: Core ML pixels 0-255
+    (artifact,) = manifest["artifacts"]
+    image = next(i for i in artifact["io"]["inputs"] if i["name"] == "image")
+    assert image["as"] == "image" and image["pixel_range"] == [0, 255] and image["color_layout"] == "RGB"
+    assert image["scale"] == manifest["inputs"][0]["normalization"]["scale"]
     assert manifest["artifacts"][0]["details"]["deployment_target"] == "iOS16"
     assert set(manifest["toolchain"]) >= {"python", "tensorflow", "coremltools", "tflite-support", "ai-edge-litert"}
 

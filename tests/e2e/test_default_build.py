@@ -15,7 +15,8 @@ def test_build_ios_on_embedded_default_config(tmp_path):
     summary = last_json(proc.stdout)
     (bundle,) = summary["bundles"]
     assert (tmp_path / bundle).is_file() and bundle == "dist/object-select-0.1.0-ios.zip"
-    assert summary["parity_passed"] and summary["parity_complete"]
+    assert summary["parity_passed"] and not summary["not_verified"]
+    assert summary["parity_complete"] == (not summary["emulated"])  # Core ML on Linux: emulated by the MIL executor
     (entry,) = summary["parity"].values()
     assert entry["precision"] == "fp16" and entry["outputs"][0]["psnr"] >= 40.0
     # Regression floor for the default training (measured 0.874 IoU, NoC@85 4.6 with seed 7).

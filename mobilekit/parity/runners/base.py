@@ -15,6 +15,9 @@ class Runner(ABC):
     name: str
     target: str
     description: str
+    # None when the runner executes the artifact itself in its real runtime; else what it does
+    # instead (a gate it passes is an emulation: the manifest lists it, parity_complete is false)
+    emulates: str | None = None
 
     def unavailable_reason(self) -> str | None:
         """None when the runner can run here, else a plain-language reason."""
@@ -53,6 +56,15 @@ RUNNERS.register_lazy("onnxruntime", "mobilekit.parity.runners.onnxruntime:ONNXR
 # Core ML: the real framework where it exists (macOS), else the MIL executor.
 GATE_RUNNERS: dict[str, tuple[str, ...]] = {"tflite": ("litert",), "coreml": ("coreml-macos", "mil-executor"),
                                              "onnx": ("onnxruntime",)}
+
+
+def emulation_of(runner_name: str) -> str | None:
+    """What a runner (as named in a parity result, e.g. "mil-executor:pre-backend+kernel-references")
+    does instead of executing the artifact; None for runners that execute it."""
+    base = runner_name.split(":", 1)[0]
+    if base not in RUNNERS:
+        return None if base.startswith("device") else f"unknown runner {runner_name!r}"
+    return RUNNERS.get(base).emulates
 
 
 def gate_runner(target: str) -> tuple[Runner | None, list[str]]:

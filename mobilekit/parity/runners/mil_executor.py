@@ -16,6 +16,8 @@ from mobilekit.parity.runners.intermediates import CandidateRun, RunOp
 
 class MilExecutorRunner(Runner):
     name = "mil-executor"
+    emulates = ("the converted ML program executed op by op in NumPy (mobilekit's MIL executor); "
+                "the Core ML framework did not run (it needs macOS)")
     target = "coreml"
     description = "NumPy MIL executor over the saved ML program (Linux and macOS)"
 
