@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -68,20 +67,10 @@ def staging_dir(final: Path) -> Iterator[Path]:
 
 
 def safe_extract_zip(archive: Path, dest: Path, *, max_bytes: int = 4 << 30) -> None:
-    """Extract refusing absolute paths, `..` traversal, links and zip bombs."""
-    dest = dest.resolve()
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            total = 0
-            for info in zf.infolist():
-                target = (dest / info.filename).resolve()
-                if info.filename.startswith("/") or not target.is_relative_to(dest):
-                    raise InputError(f"{archive}: refusing entry outside the archive root: {info.filename!r}")
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise InputError(f"{archive}: refusing symbolic link entry {info.filename!r}")
-                total += info.file_size
-                if total > max_bytes:
-                    raise InputError(f"{archive}: uncompressed size exceeds {max_bytes} bytes")
-            zf.extractall(dest)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"{archive}: not a valid zip archive ({exc})") from exc
+    """Extract after `core/zipcheck.SafeZip`'s checks (traversal, absolute paths, links, duplicate names,
+    hidden bytes, encryption, zip bombs; every entry's size and CRC): InputError naming the entry, and
+    nothing written to `dest`, on any problem. `max_bytes` caps the total uncompressed size."""
+    from mobilekit.core.zipcheck import SafeZip, ZipLimits
+
+    with SafeZip(archive, ZipLimits(max_total_bytes=max_bytes)) as zf:
+        zf.extract_all(dest)
