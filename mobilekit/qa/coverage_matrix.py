@@ -14,7 +14,7 @@ Every entry runs in its own Python process (`--one NAME`): memory is returned be
 a crash becomes a ✗ of that row, not of the run. Results are kept as one JSON file per entry, so an
 interrupted run resumes where it stopped.
 
-    python -m mobilekit.qa.coverage_matrix [--only NAME ...] [--reduced] [--results DIR] [--out docs/coverage.md]
+    python -m mobilekit.qa.coverage_matrix [--only NAME ...] [--reduced] [--jobs N] [--results DIR] [--out docs/coverage.md]
 """
 from __future__ import annotations
 
@@ -151,8 +151,13 @@ def run_isolated(name: str, results: Path, timeout_s: int = ENTRY_TIMEOUT_S) -> 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
-        failure = None if proc.returncode == 0 and target.is_file() else _one_line(
-            f"the conversion process ended with exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or ["no output"])[-1])
+        if proc.returncode == 0 and target.is_file():
+            failure = None
+        elif proc.returncode == -9:
+            failure = "the conversion process was killed (SIGKILL: out of memory on this machine)"
+        else:
+            failure = _one_line(f"the conversion process ended with exit {proc.returncode}: "
+                                + (proc.stderr.strip().splitlines() or ["no output"])[-1])
     except subprocess.TimeoutExpired:
         failure = f"did not finish within {timeout_s} s"
     if failure is None:
@@ -163,20 +168,34 @@ def run_isolated(name: str, results: Path, timeout_s: int = ENTRY_TIMEOUT_S) -> 
     return row
 
 
-def run_matrix(names: Sequence[str], results: Path, *, fresh: bool = False, log=print) -> list[Row]:
+def run_matrix(names: Sequence[str], results: Path, *, fresh: bool = False, jobs: int = 1, log=print) -> list[Row]:
+    """Every entry (cached results reused unless `fresh`), `jobs` child processes at a time; rows in
+    the order of `names`. The converters are mostly single-threaded Python, so 2 jobs on 2 cores
+    nearly halve the wall time (the largest models need ~8 GB each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     results.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for i, name in enumerate(names, 1):
+    done: dict[str, Row] = {}
+    todo = []
+    for name in names:
         cached = results / f"{name}.json"
         if cached.is_file() and not fresh:
-            rows.append(Row.from_dict(json.loads(cached.read_text())))
-            continue
+            done[name] = Row.from_dict(json.loads(cached.read_text()))
+        else:
+            todo.append(name)
+
+    def one(name: str) -> Row:
         started = time.perf_counter()
         row = run_isolated(name, results)
-        rows.append(row)
-        log(f"[{i}/{len(names)}] {name}: " + (row.error or " ".join(f"{t} {'✓' if c.ok else '✗'}" for t, c in row.cells.items()))
-            + f" ({time.perf_counter() - started:.0f} s)")
-    return rows
+        log(f"[{len(done) + 1}/{len(names)}] {name}: "
+            + (row.error or " ".join(f"{t} {'✓' if c.ok else '✗'}" for t, c in row.cells.items()))
+            + f" ({time.perf_counter() - started:.0f} s)", flush=True)
+        return row
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for name, row in zip(todo, pool.map(one, todo)):
+            done[name] = row
+    return [done[n] for n in names]
 
 
 # --------------------------------------------------------------------------- docs/coverage.md
@@ -257,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reduced", action="store_true", help=f"the CI cross-section: {', '.join(REDUCED)}")
     parser.add_argument("--results", type=Path, default=Path(".coverage-matrix"), help="per-entry JSON results (resumable)")
     parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--jobs", type=int, default=1, help="entries converted at once (each in its own process)")
     parser.add_argument("--out", type=Path, help="write the Markdown table here (e.g. docs/coverage.md)")
     args = parser.parse_args(argv)
     if args.one:
@@ -267,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mobilekit.qa.zoo import entries
 
     names = list(args.only or (REDUCED if args.reduced else [e.name for e in entries()]))
-    rows = run_matrix(names, args.results, fresh=args.fresh)
+    rows = run_matrix(names, args.results, fresh=args.fresh, jobs=args.jobs)
     text = render_markdown(rows, environment())
     if args.out:
         args.out.write_text(text)
