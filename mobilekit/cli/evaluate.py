@@ -8,6 +8,9 @@ import typer
 
 from mobilekit.cli.common import JsonOpt, QuietOpt, run_command
 
+IMAGE_HELP = ("Photo: PNG, JPEG, TIFF, BMP, WebP or GIF; 8- or 16-bit, read in its EXIF orientation, transparency "
+              "on white; at most 100 MP (MOBILEKIT_MAX_IMAGE_PIXELS).")
+
 predict_app = typer.Typer(help="Run a model on your own images.", no_args_is_help=True)
 
 
@@ -31,9 +34,10 @@ def eval_command(
 @predict_app.command("segmentation")
 def predict_segmentation_command(
     model: Path = typer.Option(..., "--model", "-m", help=".keras / SavedModel reference, .tflite, or .mlpackage."),
-    image: Path = typer.Option(..., "--image", "-i", help="RGB photo (JPEG/PNG)."),
-    click: List[str] = typer.Option(..., "--click", help="x,y[,+|-] in image pixels; repeat for more clicks (default +)."),
-    out: Path = typer.Option(Path("mask.png"), "--out", "-o", help="Mask PNG; the overlay goes beside it as <name>.overlay.png."),
+    image: Path = typer.Option(..., "--image", "-i", help=IMAGE_HELP),
+    click: List[str] = typer.Option(..., "--click", help="x,y[,+|-] in pixels of the photo as displayed (EXIF orientation applied); repeat for more clicks (default +)."),
+    out: Path = typer.Option(Path("mask.png"), "--out", "-o", help="Mask file, must end in .png (0/255; 16-bit probabilities with --soft); the overlay goes beside it as <name>.overlay.png."),
+    soft: bool = typer.Option(False, "--soft", help="Write the probability (16-bit PNG, 0..65535 = 0..1) instead of the thresholded mask."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
     json_mode: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -43,7 +47,8 @@ def predict_segmentation_command(
     def action(reporter):
         from mobilekit.pipeline.predict import predict
 
-        return predict("segmentation", model, trust=trust_model, image=image, clicks=click, out=out)
+        extra = {"soft": True} if soft else {}  # passed only when asked for
+        return predict("segmentation", model, trust=trust_model, image=image, clicks=click, out=out, **extra)
 
     run_command(action, json_mode, quiet, lambda s: f"mask: {s['mask']}\noverlay: {s['overlay']} (runner: {s['runner']})")
 
@@ -51,10 +56,10 @@ def predict_segmentation_command(
 @predict_app.command("depth")
 def predict_depth_command(
     model: Path = typer.Option(..., "--model", "-m", help=".keras / SavedModel reference, .tflite, or .mlpackage of the depth family."),
-    image: Path = typer.Option(..., "--image", "-i", help="RGB photo (JPEG/PNG)."),
-    out: Path = typer.Option(Path("depth.png"), "--out", "-o", help="Colourised depth PNG; <name>.depth16.png (uint16 mm) goes beside it."),
-    focus: Optional[str] = typer.Option(None, "--focus", help="x,y in image pixels: the focal point of the depth-of-field effect."),
-    bokeh: Optional[Path] = typer.Option(None, "--bokeh", help="Depth-of-field PNG (needs --focus)."),
+    image: Path = typer.Option(..., "--image", "-i", help=IMAGE_HELP),
+    out: Path = typer.Option(Path("depth.png"), "--out", "-o", help="Colourised depth, must end in .png; <name>.depth16.png (uint16 mm) goes beside it."),
+    focus: Optional[str] = typer.Option(None, "--focus", help="x,y in pixels of the photo as displayed: the focal point of the depth-of-field effect."),
+    bokeh: Optional[Path] = typer.Option(None, "--bokeh", help="Depth-of-field image, must end in .png (needs --focus)."),
     strength: Optional[float] = typer.Option(None, "--strength", help="Blur radius in px per metre from the focal depth (default: automatic)."),
     max_radius: int = typer.Option(12, "--max-radius", help="Largest blur radius in px (0..64)."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),

@@ -1,4 +1,6 @@
-"""Reading users' photos for every family's predict pipeline."""
+"""Folder-dataset plumbing and the photo helpers every family's predict pipeline shares. Image
+files themselves are read and written by `mobilekit.data.image_io` (validation, pixel limit, EXIF
+orientation, bit depths, atomic writes)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,18 +35,18 @@ def images_by_stem(folder: Path) -> dict[str, Path]:
     return images
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+def load_rgb(path: Path, what: str = "image") -> np.ndarray:
+    """uint8 RGB (H, W, 3) in displayed orientation; InputError for anything unreadable
+    (`image_io.read_rgb8`)."""
+    from mobilekit.data.image_io import read_rgb8
 
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from exc
+    return read_rgb8(path, what)
 
 
 def pixel_in_image(x: int, y: int, width: int, height: int, what: str) -> tuple[int, int]:
-    """(y, x) of a point a user gave in pixels of the photo; InputError when it lies outside."""
+    """(y, x) of a point a user gave in pixels of the photo as displayed (`image_io.load_photo`
+    applies the EXIF orientation); InputError when it lies outside."""
     if not (0 <= x < width and 0 <= y < height):
-        raise InputError(f"{what} is outside the image ({width}×{height}; x in 0..{width - 1}, y in 0..{height - 1})")
+        raise InputError(f"{what} is outside the image ({width}×{height} as displayed, EXIF orientation applied; "
+                         f"x in 0..{width - 1}, y in 0..{height - 1})")
     return y, x

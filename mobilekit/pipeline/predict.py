@@ -3,6 +3,7 @@ a `.tflite` (LiteRT) or an `.mlpackage` (Core ML on macOS, the MIL executor else
 the family's own predict pipeline."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -98,7 +99,22 @@ def load_predictor(model: Path, family: ModelFamily, *, trust: bool = False) -> 
     return _keras_predictor(model, trust)
 
 
+def _check_options(family: ModelFamily, options: dict[str, Any]) -> None:
+    """An option the family's predict pipeline does not take is bad input (exit 2), not a TypeError."""
+    parameters = inspect.signature(family.predict).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    taken = [name for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(taken))
+    if unknown:
+        shown = ", ".join("--" + name.replace("_", "-") for name in unknown)
+        raise InputError(f"the {family.name} family's predict pipeline does not take {shown}; it takes: "
+                         f"{', '.join(taken) or 'nothing'}")
+
+
 def predict(family_name: str, model: Path, *, trust: bool = False, **options: Any) -> dict[str, Any]:
-    """Load `model` and run the family's predict pipeline on `options` (its own arguments)."""
+    """Load `model` and run the family's predict pipeline on `options` (its own arguments). The
+    family checks its options (output paths, the photo, clicks) before the model is loaded."""
     family = get_family(family_name)
+    _check_options(family, options)
     return family.predict(lambda: load_predictor(model, family, trust=trust), **options)

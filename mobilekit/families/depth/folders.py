@@ -2,12 +2,15 @@
 
 Layout::
 
-    root/images/<stem>.jpg | .jpeg | .png   RGB (anything Pillow converts to RGB)
-    root/depth/<stem>.png                   16-bit single channel, millimetres; 0 = invalid
+    root/images/<stem>.jpg | .jpeg | .png   RGB, read like a predict photo (`data/image_io.py`: EXIF
+                                            orientation applied, 16-bit scaled, transparency on white)
+    root/depth/<stem>.png                   16-bit single channel, millimetres; 0 = invalid (lossless PNG,
+                                            values kept exactly)
     root/depth/<stem>.npy                   2-D float array, metres; non-finite or <= 0 = invalid
     root/valid/<stem>.png                   optional: nonzero = valid (combined with the depth's own validity)
     root/portrait/<stem>.png                optional: nonzero = person; without it has_portrait is False
 
+Depth, validity and portrait PNGs are read in their displayed (EXIF) orientation, like the image.
 Every image needs a depth file (PNG or NPY, not both); depth files without an image are ignored.
 Invalid pixels get depth 0. 8-bit depth PNGs are refused: they cannot hold millimetres.
 """
@@ -18,9 +21,9 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from PIL import Image
 
 from mobilekit.core.errors import InputError
+from mobilekit.data.image_io import decode_image, load_photo
 from mobilekit.data.images import images_by_stem, require_folders
 from mobilekit.families.depth.samples import DepthSample
 
@@ -72,15 +75,10 @@ def read_depth(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise InputError(f"depth {path} must be a 2-D numeric array (metres), got {raw.shape} {raw.dtype}")
         metres = raw.astype(np.float64)
     else:
-        try:
-            with Image.open(path) as im:
-                if im.mode not in _SIXTEEN_BIT_MODES:
-                    raise InputError(
-                        f"depth {path} must be a 16-bit single-channel PNG in millimetres, got mode {im.mode}"
-                    )
-                raw = np.asarray(im)
-        except OSError as exc:
-            raise InputError(f"cannot read depth {path}: {exc}") from exc
+        im = decode_image(path, "depth", lossless=True).image
+        if im.mode not in _SIXTEEN_BIT_MODES:
+            raise InputError(f"depth {path} must be a 16-bit single-channel PNG in millimetres, got mode {im.mode}")
+        raw = np.asarray(im)
         metres = raw.astype(np.float64) / 1000.0
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(metres) & (metres > 0)
@@ -90,13 +88,10 @@ def read_depth(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_mask(path: Path) -> np.ndarray:
     """Bool (H, W) mask from a PNG: nonzero = True (any channel, alpha ignored)."""
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("RGBA", "LA", "PA"):
-                im = im.convert("RGB" if im.mode != "LA" else "L")
-            arr = np.asarray(im)
-    except OSError as exc:
-        raise InputError(f"cannot read mask {path}: {exc}") from exc
+    im = decode_image(path, "mask", lossless=True).image
+    if im.mode in ("RGBA", "LA", "PA"):
+        im = im.convert("RGB" if im.mode != "LA" else "L")
+    arr = np.asarray(im)
     return arr.any(axis=2) if arr.ndim == 3 else arr != 0
 
 
@@ -111,29 +106,28 @@ def load_folder_pairs(root: Path) -> Iterator[DepthSample]:
 
 def _iterate(pairs: list[_Pair]) -> Iterator[DepthSample]:
     for pair in pairs:
-        try:
-            with Image.open(pair.image) as im:
-                image = np.array(im.convert("RGB"), dtype=np.uint8)
-        except OSError as exc:
-            raise InputError(f"cannot read image {pair.image}: {exc}") from exc
+        photo = load_photo(pair.image, "image")
+        image = np.array(photo.as_uint8(), dtype=np.uint8)
         depth, valid = read_depth(pair.depth)
         hw = image.shape[:2]
-        _check_size(pair.image, hw, pair.depth, depth.shape)
+        _check_size(pair.image, hw, pair.depth, depth.shape, photo.orientation)
         if pair.valid is not None:
             extra = read_mask(pair.valid)
-            _check_size(pair.image, hw, pair.valid, extra.shape)
+            _check_size(pair.image, hw, pair.valid, extra.shape, photo.orientation)
             valid &= extra
             depth[~valid] = 0.0
         if pair.portrait is not None:
             portrait = read_mask(pair.portrait)
-            _check_size(pair.image, hw, pair.portrait, portrait.shape)
+            _check_size(pair.image, hw, pair.portrait, portrait.shape, photo.orientation)
         else:
             portrait = np.zeros(hw, bool)
         yield DepthSample(image=image, depth=depth, valid=valid, portrait=portrait, has_portrait=pair.portrait is not None)
 
 
-def _check_size(image_path: Path, hw: tuple[int, ...], other_path: Path, other_hw: tuple[int, ...]) -> None:
+def _check_size(image_path: Path, hw: tuple[int, ...], other_path: Path, other_hw: tuple[int, ...],
+                orientation: int = 1) -> None:
     if tuple(other_hw) != tuple(hw):
+        turned = f" after its EXIF orientation {orientation}" if orientation != 1 else ""
         raise InputError(
-            f"{other_path} is {other_hw[0]}x{other_hw[1]} but image {image_path} is {hw[0]}x{hw[1]} (height x width)"
+            f"{other_path} is {other_hw[0]}x{other_hw[1]} but image {image_path} is {hw[0]}x{hw[1]}{turned} (height x width)"
         )

@@ -14,37 +14,59 @@ from typing import Any, Callable
 import numpy as np
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.images import load_rgb, pixel_in_image
+from mobilekit.data.image_io import check_outputs, load_photo, resize_rgb, write_png
+from mobilekit.data.images import pixel_in_image
 from mobilekit.shaders.reference import depth_of_field
 
-FOCUS_PATTERN = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*$")
+FOCUS_PATTERN = re.compile(r"^\s*([0-9]+)\s*,\s*([0-9]+)\s*$", re.ASCII)
 IMAGE_SUFFIXES = (".png",)
+_MAX_DIGITS = 12
+MAX_MILLIMETRES = 65535  # the 16-bit PNG's ceiling (65.535 m); 0 is never written: it means "invalid"
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _coordinate(digits: str) -> int:
+    stripped = digits.lstrip("0") or "0"
+    return int(stripped) if len(stripped) <= _MAX_DIGITS else 10 ** _MAX_DIGITS
 
 
 def parse_focus(text: str, width: int, height: int) -> tuple[int, int]:
-    """'x,y' in pixels of the photo -> (y, x)."""
+    """'x,y' in pixels of the photo as displayed (after its EXIF orientation) -> (y, x)."""
     match = FOCUS_PATTERN.match(text)
     if not match:
-        raise InputError(f"malformed --focus {text!r}: expected x,y with integer pixel coordinates, e.g. 120,80")
-    return pixel_in_image(int(match.group(1)), int(match.group(2)), width, height, f"--focus {text!r}")
+        raise InputError(f"malformed --focus {_shown(text)}: expected x,y with integer pixel coordinates, e.g. 120,80")
+    return pixel_in_image(_coordinate(match.group(1)), _coordinate(match.group(2)), width, height, f"--focus {_shown(text)}")
 
 
-def _check_out(path: Path, flag: str) -> None:
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise InputError(f"{flag} {path}: the file name must end in .png (lossless, keeps the 16-bit depth exact)")
-    if path.is_dir():
-        raise InputError(f"{flag} {path}: is a directory; give a file name ending in .png")
+def output_paths(out: Path) -> tuple[Path, Path]:
+    """(colourised map, 16-bit millimetres): the latter beside `out` as `<stem>.depth16.png`."""
+    return out, out.with_name(f"{out.stem}.depth16.png")
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else np.asarray(image, np.float32)
 
 
 def estimate_depth(predictor, image: np.ndarray) -> np.ndarray:
-    """Depth in metres (H, W) at the photo's resolution: model at its input size, then bilinear
-    resampling of the depth back up."""
+    """Depth in metres (H, W) at the photo's resolution (uint8 RGB, or float RGB in [0, 1] for
+    16-bit photos): model at its input size, then bilinear resampling of the depth back up."""
     from PIL import Image
 
     height, width = image.shape[:2]
-    small = np.asarray(Image.fromarray(image).resize((predictor.width, predictor.height), Image.BILINEAR), np.float32) / 255.0
-    depth = predictor.predict({"image": small[None]})["depth"][0, ..., 0].astype(np.float32)
-    return np.asarray(Image.fromarray(depth, mode="F").resize((width, height), Image.BILINEAR), np.float32)
+    small = resize_rgb(image, predictor.width, predictor.height)
+    depth = np.asarray(predictor.predict({"image": small[None]})["depth"][0, ..., 0], np.float32)
+    if not np.isfinite(depth).all():
+        raise InputError(f"the model produced non-finite values (NaN/Inf) in its depth on this photo (runner "
+                         f"{getattr(predictor, 'runner', '?')}); nothing was written")
+    return np.asarray(Image.fromarray(np.ascontiguousarray(depth)).resize((width, height), Image.BILINEAR), np.float32)
+
+
+def millimetres(depth: np.ndarray) -> np.ndarray:
+    """uint16 millimetres for the depth PNG: rounded, within 1..65535 (0 means invalid there)."""
+    return np.clip(np.rint(depth.astype(np.float64) * 1000.0), 1, MAX_MILLIMETRES).astype(np.uint16)
 
 
 def colourise(depth: np.ndarray) -> np.ndarray:
@@ -64,41 +86,39 @@ def bokeh(image: np.ndarray, depth: np.ndarray, focus: tuple[int, int], strength
     if strength is None:
         spread = float(np.percentile(np.abs(depth - focal), 90))
         strength = max_radius / max(spread, 1e-3)
-    blurred = depth_of_field(image.astype(np.float32) / 255.0, depth, focal, strength, max_radius)
+    blurred = depth_of_field(_as_float(image), depth, focal, strength, max_radius)
     return np.clip(np.rint(blurred * 255.0), 0, 255).astype(np.uint8), focal, float(strength)
 
 
 def predict_depth(load_predictor: Callable[[], Any], image_path: Path, out: Path, *, focus: str | None = None,
                   bokeh_out: Path | None = None, strength: float | None = None, max_radius: int = 12) -> dict[str, Any]:
     """Write `out` (colourised depth), `<out stem>.depth16.png` (uint16 millimetres) and, with
-    `focus`, the bokeh image; all arguments are checked before the model is loaded."""
-    from PIL import Image
-
-    image = load_rgb(image_path)
-    _check_out(out, "--out")
+    `focus`, the bokeh image; every argument (output paths first, then the photo, the tap and the
+    effect's settings) is checked before the model is loaded, and each file is written atomically."""
+    image_path, out = Path(image_path), Path(out)
+    colour_path, depth16_path = output_paths(out)
+    outputs = [("--out", colour_path), ("--out's 16-bit depth", depth16_path)]
+    if bokeh_out is not None:
+        bokeh_out = Path(bokeh_out)
+        outputs.append(("--bokeh", bokeh_out))
     if (focus is None) != (bokeh_out is None):
         raise InputError("--focus and --bokeh go together: the tap picks the focal depth, --bokeh names the output")
-    tap = parse_focus(focus, image.shape[1], image.shape[0]) if focus is not None else None
-    if bokeh_out is not None:
-        _check_out(bokeh_out, "--bokeh")
+    check_outputs(outputs, {"--image": image_path}, IMAGE_SUFFIXES, "a lossless PNG; the 16-bit depth stays exact")
     if max_radius < 0 or max_radius > 64:
         raise InputError(f"--max-radius must be in 0..64 px, got {max_radius}")
     if strength is not None and not strength > 0:
         raise InputError(f"--strength must be > 0 px per metre, got {strength}")
-    for path in (out, bokeh_out):
-        if path is not None and path.resolve() == image_path.resolve():
-            raise InputError(f"{path}: would overwrite the input photo")
+    photo = load_photo(image_path, "--image")
+    tap = parse_focus(focus, photo.width, photo.height) if focus is not None else None
     predictor = load_predictor()
-    depth = estimate_depth(predictor, image)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(colourise(depth)).save(out)
-    depth16 = out.with_name(f"{out.stem}.depth16.png")
-    Image.fromarray(np.clip(np.rint(depth * 1000.0), 0, 65535).astype(np.uint16)).save(depth16)
-    summary = {"depth": str(out), "depth16": str(depth16), "runner": predictor.runner,
-               "depth_range_m": [float(depth.min()), float(depth.max())]}
+    depth = estimate_depth(predictor, photo.pixels)
+    write_png(colour_path, colourise(depth))
+    write_png(depth16_path, millimetres(depth))
+    summary = {"depth": str(colour_path), "depth16": str(depth16_path), "runner": predictor.runner,
+               "depth_range_m": [float(depth.min()), float(depth.max())],
+               "image_size": [photo.width, photo.height], "exif_orientation": photo.orientation}
     if tap is not None:
-        blurred, focal, used = bokeh(image, depth, tap, strength, max_radius)
-        bokeh_out.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(blurred).save(bokeh_out)
+        blurred, focal, used = bokeh(photo.pixels, depth, tap, strength, max_radius)
+        write_png(bokeh_out, blurred)
         summary.update(bokeh=str(bokeh_out), focal_depth_m=focal, strength_px_per_m=used, max_radius=max_radius)
     return summary

@@ -160,10 +160,11 @@ class SegmentationFamily(ModelFamily):
             nocs.append(number_of_clicks(lambda clicks: predict_mask(predict, image, clicks), target))
         return {"iou": float(np.mean(ious)), "boundary_f": float(np.mean(fscores)), **summarize_noc(nocs)}
 
-    def predict(self, load_predictor: Callable[[], Any], *, image: Path, clicks: list[str], out: Path) -> dict[str, Any]:
+    def predict(self, load_predictor: Callable[[], Any], *, image: Path, clicks: list[str], out: Path,
+                soft: bool = False) -> dict[str, Any]:
         from mobilekit.families.segmentation.predict import predict_segmentation
 
-        return predict_segmentation(load_predictor, image, clicks, out)
+        return predict_segmentation(load_predictor, image, clicks, out, soft=soft)
 
     def score_outputs(self, outputs: Mapping[str, np.ndarray], split: Split) -> dict[str, float]:
         """IoU and boundary F of thresholded masks; on the val split (first click) the IoU equals

@@ -2,8 +2,11 @@
 
 Layout::
 
-    root/images/<stem>.jpg | .jpeg | .png     RGB (anything Pillow converts to RGB)
-    root/masks/<stem>.png                     instance ids: 0 = background, each other value one object
+    root/images/<stem>.jpg | .jpeg | .png     RGB, read like a predict photo (`data/image_io.py`: EXIF
+                                              orientation applied, 16-bit scaled, transparency on white)
+    root/masks/<stem>.png                     instance ids: 0 = background, each other value one object;
+                                              lossless PNG only, values kept as stored, in the same
+                                              displayed orientation as the image
 
 A binary 0/255 (or 0/1) mask is one object. In an 8-bit mask that holds other ids besides 255,
 255 is read as "void / don't care" (the PASCAL VOC SegmentationObject convention) and ignored.
@@ -15,9 +18,9 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from PIL import Image
 
 from mobilekit.core.errors import InputError
+from mobilekit.data.image_io import decode_image, load_photo
 from mobilekit.data.images import images_by_stem, require_folders
 from mobilekit.families.segmentation.samples import SegSample
 
@@ -35,24 +38,22 @@ def _pairs(root: Path) -> list[tuple[str, Path, Path]]:
 
 
 def read_instance_mask(path: Path) -> np.ndarray:
-    """Instance-id map (H, W) int64 from a mask PNG, 0 = background (void pixels become 0)."""
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("RGB", "RGBA", "LA"):
-                arr = np.asarray(im.convert("RGB"))
-                if (arr[..., 0] == arr[..., 1]).all() and (arr[..., 0] == arr[..., 2]).all():
-                    ids = arr[..., 0].astype(np.int64)
-                else:  # colour-coded instances
-                    packed = (arr[..., 0].astype(np.int64) << 16) | (arr[..., 1].astype(np.int64) << 8) | arr[..., 2]
-                    _, ids = np.unique(packed, return_inverse=True)
-                    ids = ids.reshape(packed.shape)
-                    if not (packed == 0).any():
-                        ids = ids + 1
-                    return ids
-            else:
-                ids = np.asarray(im).astype(np.int64)  # '1', 'L', 'P' (palette indices), 'I;16', 'I'
-    except OSError as exc:
-        raise InputError(f"cannot read mask {path}: {exc}") from exc
+    """Instance-id map (H, W) int64 from a mask PNG, 0 = background (void pixels become 0).
+    Unreadable, truncated, non-PNG or oversized files raise InputError naming the file."""
+    im = decode_image(path, "mask", lossless=True).image
+    if im.mode in ("RGB", "RGBA", "LA"):
+        arr = np.asarray(im.convert("RGB"))
+        if (arr[..., 0] == arr[..., 1]).all() and (arr[..., 0] == arr[..., 2]).all():
+            ids = arr[..., 0].astype(np.int64)
+        else:  # colour-coded instances
+            packed = (arr[..., 0].astype(np.int64) << 16) | (arr[..., 1].astype(np.int64) << 8) | arr[..., 2]
+            _, ids = np.unique(packed, return_inverse=True)
+            ids = ids.reshape(packed.shape)
+            if not (packed == 0).any():
+                ids = ids + 1
+            return ids
+    else:
+        ids = np.asarray(im).astype(np.int64)  # '1', 'L', 'P' (palette indices), 'I;16', 'I'
     if ids.ndim != 2:
         raise InputError(f"mask {path} must be single-channel, got shape {ids.shape}")
     values = np.unique(ids)
@@ -82,15 +83,13 @@ def _iterate(pairs: list[tuple[str, Path, Path]], max_samples: int | None) -> It
         instances = [int(v) for v in np.unique(ids) if v != 0]
         if not instances:
             continue
-        try:
-            with Image.open(image_path) as im:
-                image = np.array(im.convert("RGB"), dtype=np.uint8)
-        except OSError as exc:
-            raise InputError(f"cannot read image {image_path}: {exc}") from exc
+        photo = load_photo(image_path, "image")
+        image = np.array(photo.as_uint8(), dtype=np.uint8)
         if image.shape[:2] != ids.shape:
+            turned = f" after its EXIF orientation {photo.orientation}" if photo.orientation != 1 else ""
             raise InputError(
                 f"mask {mask_path.name} is {ids.shape[0]}x{ids.shape[1]} but image {image_path.name} "
-                f"is {image.shape[0]}x{image.shape[1]}"
+                f"is {image.shape[0]}x{image.shape[1]}{turned} (height x width; masks pair with the image as displayed)"
             )
         image.setflags(write=False)  # shared between the samples of this image
         masks = []

@@ -10,10 +10,23 @@ from typing import Callable
 import numpy as np
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.images import load_rgb, pixel_in_image
+from mobilekit.data.image_io import check_outputs, load_photo, resize_rgb, write_png
+from mobilekit.data.images import pixel_in_image
 from mobilekit.families.segmentation.clicks import Click, encoded_clicks
 
-CLICK_PATTERN = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*([+-]))?\s*$")
+CLICK_PATTERN = re.compile(r"^\s*([0-9]+)\s*,\s*([0-9]+)\s*(?:,\s*([+-]))?\s*$", re.ASCII)
+OUT_SUFFIXES = (".png",)
+_MAX_DIGITS = 12  # longer coordinates are far outside any image (and int() of thousands of digits is refused)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def coordinate(digits: str) -> int:
+    """An ASCII decimal coordinate; absurdly long ones become a value outside every image."""
+    stripped = digits.lstrip("0") or "0"
+    return int(stripped) if len(stripped) <= _MAX_DIGITS else 10 ** _MAX_DIGITS
 
 
 def predict_mask(predict: Callable[[dict], dict], image: np.ndarray, clicks: list[Click]) -> np.ndarray:
@@ -23,25 +36,30 @@ def predict_mask(predict: Callable[[dict], dict], image: np.ndarray, clicks: lis
 
 
 def parse_click(text: str, width: int, height: int) -> Click:
-    """'x,y' or 'x,y,+' (positive) / 'x,y,-' (negative), in pixels of the input image."""
+    """'x,y' or 'x,y,+' (positive) / 'x,y,-' (negative), in pixels of the input image as displayed
+    (after its EXIF orientation)."""
     match = CLICK_PATTERN.match(text)
     if not match:
-        raise InputError(f"malformed click {text!r}: expected x,y[,+|-] with integer pixel coordinates, e.g. 120,80 or 40,30,-")
-    y, x = pixel_in_image(int(match.group(1)), int(match.group(2)), width, height, f"click {text!r}")
+        raise InputError(f"malformed click {_shown(text)}: expected x,y[,+|-] with integer pixel coordinates, e.g. 120,80 or 40,30,-")
+    y, x = pixel_in_image(coordinate(match.group(1)), coordinate(match.group(2)), width, height, f"click {_shown(text)}")
     return Click(y=y, x=x, positive=match.group(3) != "-")
 
 
 def select_object(predictor, image: np.ndarray, clicks: list[Click]) -> np.ndarray:
-    """Probability mask at the photo's resolution: the photo is resized to the model's input,
-    clicks are scaled with it, the mask is resized back (bilinear)."""
+    """Probability mask at the photo's resolution: the photo (uint8 RGB, or float RGB in [0, 1]
+    for 16-bit photos) is resized to the model's input, clicks are scaled with it, the mask is
+    resized back (bilinear)."""
     from PIL import Image
 
     height, width = image.shape[:2]
-    small = np.asarray(Image.fromarray(image).resize((predictor.width, predictor.height), Image.BILINEAR), np.float32) / 255.0
+    small = resize_rgb(image, predictor.width, predictor.height)
     sy, sx = predictor.height / height, predictor.width / width
     scaled = [Click(y=min(int(c.y * sy), predictor.height - 1), x=min(int(c.x * sx), predictor.width - 1), positive=c.positive) for c in clicks]
-    prob = predict_mask(predictor.predict, small, scaled)
-    return np.asarray(Image.fromarray(prob.astype(np.float32), mode="F").resize((width, height), Image.BILINEAR))
+    prob = np.asarray(predict_mask(predictor.predict, small, scaled), np.float32)
+    if not np.isfinite(prob).all():
+        raise InputError(f"the model produced non-finite values (NaN/Inf) in its mask on this photo (runner "
+                         f"{getattr(predictor, 'runner', '?')}); nothing was written")
+    return np.asarray(Image.fromarray(np.ascontiguousarray(prob)).resize((width, height), Image.BILINEAR), np.float32)
 
 
 def overlay(image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> np.ndarray:
@@ -55,21 +73,37 @@ def overlay(image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> np.ndar
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def predict_segmentation(load_predictor, image_path: Path, click_texts: list[str], out: Path) -> dict:
-    """Write `out` (mask PNG, 0/255) and `<out stem>.overlay.png`; return a summary. The arguments
-    are checked before `load_predictor()` loads the model (it returns an object with `.height`,
-    `.width`, `.runner` and `.predict(inputs) -> outputs`)."""
-    from PIL import Image
+def mask_pixels(prob: np.ndarray, soft: bool) -> np.ndarray:
+    """What the mask PNG holds: 0/255 uint8 (probability > 0.5), or with `soft` the probability
+    as uint16 (0..65535 = 0..1, read back with `/ 65535`)."""
+    if soft:
+        return np.rint(np.clip(prob, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    return ((prob > 0.5) * 255).astype(np.uint8)
 
+
+def output_paths(out: Path) -> tuple[Path, Path]:
+    """(mask, overlay): the overlay goes beside the mask as `<stem>.overlay.png`."""
+    return out, out.with_name(f"{out.stem}.overlay.png")
+
+
+def predict_segmentation(load_predictor, image_path: Path, click_texts: list[str], out: Path, *,
+                         soft: bool = False) -> dict:
+    """Write `out` (mask PNG: 0/255, or 16-bit probabilities with `soft`) and
+    `<out stem>.overlay.png`; return a summary. The output paths, the photo and the clicks are
+    checked before `load_predictor()` loads the model (it returns an object with `.height`,
+    `.width`, `.runner` and `.predict(inputs) -> outputs`); both files are written atomically."""
+    image_path, out = Path(image_path), Path(out)
+    mask_path, overlay_path = output_paths(out)
+    check_outputs([("--out", mask_path), ("--out's overlay", overlay_path)], {"--image": image_path},
+                  OUT_SUFFIXES, "a lossless PNG mask")
     if not click_texts:
         raise InputError("at least one --click is needed (x,y[,+|-])")
-    image = load_rgb(image_path)
-    clicks = [parse_click(t, image.shape[1], image.shape[0]) for t in click_texts]
+    photo = load_photo(image_path, "--image")
+    clicks = [parse_click(t, photo.width, photo.height) for t in click_texts]
     predictor = load_predictor()
-    prob = select_object(predictor, image, clicks)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(((prob > 0.5) * 255).astype(np.uint8), mode="L").save(out)
-    overlay_path = out.with_name(f"{out.stem}.overlay.png")
-    Image.fromarray(overlay(image, prob, clicks)).save(overlay_path)
-    return {"mask": str(out), "overlay": str(overlay_path), "runner": predictor.runner,
-            "selected_fraction": float((prob > 0.5).mean()), "clicks": len(clicks)}
+    prob = select_object(predictor, photo.pixels, clicks)
+    write_png(mask_path, mask_pixels(prob, soft))
+    write_png(overlay_path, overlay(photo.as_uint8(), prob, clicks))
+    return {"mask": str(mask_path), "overlay": str(overlay_path), "runner": predictor.runner,
+            "selected_fraction": float((prob > 0.5).mean()), "clicks": len(clicks), "soft": soft,
+            "image_size": [photo.width, photo.height], "exif_orientation": photo.orientation}
