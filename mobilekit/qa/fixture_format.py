@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -188,17 +187,17 @@ class Goldens:
 
 def read_goldens(bundle: Path) -> Goldens:
     """Read and check (sha256, size) a bundle's fixtures; InputError naming the member on any problem."""
-    from mobilekit.bundle.reader import read_manifest
+    from mobilekit.bundle.reader import open_bundle
 
     if not bundle.is_file():
         raise InputError(f"{bundle}: bundle not found")
-    manifest = read_manifest(bundle)
-    with zipfile.ZipFile(bundle) as zf:
+    with open_bundle(bundle) as opened:  # structurally checked; entries verified (size, CRC) as read
+        manifest, zf = opened.manifest, opened.zip
+        if INDEX_PATH not in zf:
+            raise InputError(f"{bundle}: no {INDEX_PATH}; add fixtures with `mobilekit qa fixtures --bundle {bundle}`")
         try:
             index = json.loads(zf.read(INDEX_PATH))
-        except KeyError:
-            raise InputError(f"{bundle}: no {INDEX_PATH}; add fixtures with `mobilekit qa fixtures --bundle {bundle}`") from None
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{bundle}:{INDEX_PATH}: not valid JSON ({exc})") from exc
         if index.get("format") != FORMAT or index.get("format_version") != FORMAT_VERSION:
             raise InputError(f"{bundle}:{INDEX_PATH}: not {FORMAT} version {FORMAT_VERSION}")
@@ -208,10 +207,9 @@ def read_goldens(bundle: Path) -> Goldens:
         for case in index["cases"]:
             for tensor in case["tensors"]:
                 member = f"{FIXTURES_DIR}/{tensor['file']}"
-                try:
-                    data = zf.read(member)
-                except KeyError:
-                    raise InputError(f"{bundle}:{member}: listed in {INDEX_PATH} but missing") from None
+                if member not in zf:
+                    raise InputError(f"{bundle}:{member}: listed in {INDEX_PATH} but missing")
+                data = zf.read(member)
                 if len(data) != expected_bytes(tensor["shape"]) or sha256_bytes(data) != tensor["sha256"]:
                     raise InputError(f"{bundle}:{member}: size or sha256 does not match {INDEX_PATH} (corrupt fixture)")
                 stacks[tensor["role"]].setdefault(tensor["name"], []).append(decode(data, tensor["shape"]))
