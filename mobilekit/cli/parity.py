@@ -37,6 +37,9 @@ def parity_command(
             raise InputError(f"--precision must be one of {', '.join(NUMERICS)}, got {precision!r}")
         if not candidate.exists():
             raise InputError(f"{candidate}: candidate not found")
+        from mobilekit.nn.model_files import validate_model_file
+
+        validate_model_file(candidate)  # a truncated or garbage artifact: exit 2 naming it, before any runner
         from mobilekit.parity.numerics import artifact_numerics as artifact_precision
 
         profile = precision or artifact_precision(candidate)

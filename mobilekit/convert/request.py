@@ -46,10 +46,21 @@ def _with_precision(target: str, options: Any, precision: str) -> Any:
     return options.model_copy(update={field: precision})
 
 
-def convert_artifact(ctx: ModelContext, target: str, out_dir: Path, request: ConvertRequest | None = None) -> Artifact:
+def convert_artifact(ctx: ModelContext, target: str, out_dir: Path, request: ConvertRequest | None = None, *,
+                     allow_nonfinite: bool = False) -> Artifact:
+    """Convert `ctx`'s model for `target` into `out_dir`. Its weights are checked first
+    (`convert.preflight.check_finite_weights`): NaN/Inf weights are refused with exit code 2 unless
+    `allow_nonfinite`, in which case the artifact's details list them (`nonfinite_weights`)."""
+    from mobilekit.convert.preflight import check_finite_weights
+
     converter = TARGETS.get(target)
+    source = str(ctx.path) if ctx.module == MAIN_MODULE else f"{ctx.path} (module {ctx.module})"
+    nonfinite = check_finite_weights(ctx.model, source=source, allow_nonfinite=allow_nonfinite)
     request = request or convert_request(ctx, target)
     out_dir.mkdir(parents=True, exist_ok=True)
     from mobilekit.nn.keras_io import for_conversion  # Keras 3 models: variables tracked for the re-save
 
-    return converter.convert(for_conversion(ctx.model), request, out_dir / f"{artifact_stem(request.meta, ctx.module)}{converter.suffix}")
+    artifact = converter.convert(for_conversion(ctx.model), request, out_dir / f"{artifact_stem(request.meta, ctx.module)}{converter.suffix}")
+    if nonfinite:
+        artifact.details["nonfinite_weights"] = [str(f) for f in nonfinite]
+    return artifact

@@ -70,11 +70,29 @@ def _task_bound(tolerance: Tolerance, higher_is_better: bool) -> tuple[str, floa
     return ("min", tolerance.min_task_metric) if higher_is_better else ("max", tolerance.max_task_metric)
 
 
+def _nonfinite_counts(array: np.ndarray) -> str:
+    values = np.asarray(array)
+    if values.dtype.kind not in "fc":
+        return f"0 NaN / 0 Inf of {values.size} values"
+    return f"{int(np.count_nonzero(np.isnan(values)))} NaN / {int(np.count_nonzero(np.isinf(values)))} Inf of {values.size} values"
+
+
+def _nonfinite_reference(name: str, reference: np.ndarray, candidate: np.ndarray) -> str:
+    """The reference is at fault: say so, and whether the candidate reproduces it."""
+    message = (f"reference output contains NaN/Inf: the TensorFlow reference output {name} holds {_nonfinite_counts(reference)}: "
+               "the reference model is broken, not the candidate")
+    if not finite(candidate):
+        message += f" (the candidate reproduces it: {_nonfinite_counts(candidate)})"
+    return message
+
+
 def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], tolerance: Tolerance, *,
                     target: str, precision: str, runner: str,
                     task_metrics: Mapping[str, "TaskMetric"] | None = None) -> ParityResult:
     """Names, then shapes, then values of every output under its own tolerance (`Tolerance.for_output`),
-    then the family's task metric of each output that has one."""
+    then the family's task metric of each output that has one. NaN/Inf never pass: in the reference
+    the failure says the reference model is broken (not the candidate), in the candidate alone it
+    says the candidate holds them; both fail with their NaN and Inf counts."""
     result = ParityResult(target, precision, runner, "failed", tolerance.model_dump(exclude_none=True))
     result.cases = len(next(iter(reference.values()))) if reference else 0
     ref_names, cand_names = sorted(reference), sorted(candidate)
@@ -92,9 +110,11 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
     all_ok = True
     for name in ref_names:
         if not finite(reference[name]):
-            out = OutputParity(name, False, failures=["reference output contains NaN/Inf"])
+            out = OutputParity(name, False, failures=[_nonfinite_reference(name, reference[name], candidate[name])])
         elif not finite(candidate[name]):
-            out = OutputParity(name, False, failures=["candidate output contains NaN/Inf"])
+            out = OutputParity(name, False, failures=[
+                f"candidate output contains NaN/Inf: the candidate's output {name} holds {_nonfinite_counts(candidate[name])} "
+                "while the TensorFlow reference is finite: the converted model is broken"])
         else:
             metrics = compare_values(reference[name], candidate[name])
             failures = _gate(metrics, tolerance.for_output(name))

@@ -95,6 +95,9 @@ def load_predictor(model: Path, family: ModelFamily, *, trust: bool = False) -> 
     if not model.exists():
         raise InputError(f"{model}: model not found")
     if model.suffix in (".tflite", ".mlpackage"):
+        from mobilekit.nn.model_files import validate_model_file
+
+        validate_model_file(model)  # garbage or truncated artifacts: exit 2 naming the file
         return _artifact_predictor(model, family)
     return _keras_predictor(model, trust)
 
