@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 from mobilekit.bundle.manifest import MANIFEST_NAME, SIGNATURE_NAME, manifest_model
 from mobilekit.core.clock import artifact_datetime
 from mobilekit.core.errors import GateFailed, InputError
+from mobilekit.core.faults import fault_point
 from mobilekit.core.fsio import sha256_file, staging_dir
 
 FILE_MODE = 0o100644
@@ -37,11 +38,12 @@ def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
 
 
 def write_zip(destination: Path, entries: Iterable[tuple[str, bytes, DateTime]],
-              check: Callable[[Path], None] | None = None) -> None:
+              check: Callable[[Path], None] | None = None, tag: str = "") -> None:
     """Write `(name, data, date_time)` entries in order with the bundle's fixed settings (deflate 9,
     mode 0644) beside `destination`; `check` may refuse the finished file; then rename into place."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
+    prefix = f".{destination.name}.{tag}." if tag else f".{destination.name}."  # tag: the writing run's id
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".partial", dir=destination.parent)
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
@@ -54,16 +56,18 @@ def write_zip(destination: Path, entries: Iterable[tuple[str, bytes, DateTime]],
         os.chmod(tmp, 0o644)
         if check is not None:
             check(Path(tmp))
+        fault_point("zip-written")
         os.replace(tmp, destination)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def zip_tree(root: Path, destination: Path) -> None:
-    """Zip `root` deterministically into `destination` (written beside it, then renamed)."""
+def zip_tree(root: Path, destination: Path, tag: str = "") -> None:
+    """Zip `root` deterministically into `destination` (written beside it, then renamed); `tag` names
+    the partial file after the run writing it (mobilekit.pipeline.run_guard sweeps dead runs' partials)."""
     stamp = artifact_datetime().timetuple()[:6]
-    write_zip(destination, ((rel, (root / rel).read_bytes(), stamp) for rel in list_files(root)))
+    write_zip(destination, ((rel, (root / rel).read_bytes(), stamp) for rel in list_files(root)), tag=tag)
 
 
 def publish_unpacked(root: Path, destination: Path) -> None:

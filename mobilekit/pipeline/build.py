@@ -1,12 +1,12 @@
 """`build`: config → data → train → convert → parity → bundle, for one model or an SDK model set,
 for one or more platforms.
 
-Everything is staged in a temporary directory; bundles are published (atomic rename into the
-output directory) only when every parity gate that ran has passed."""
+Everything is staged per run (mobilekit.pipeline.run_guard); bundles and their reports are
+published (atomic renames into the output directory) only when every parity gate that ran has
+passed; a failed build's reports go to `reports/<name>-<version>.failed/`."""
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +19,7 @@ from mobilekit.core.errors import GateFailed
 from mobilekit.core.family import MAIN_MODULE, Module, get_family
 from mobilekit.core.progress import Reporter, SilentReporter
 from mobilekit.pipeline.package import BundleIdentity, ModelBuild, module_inputs, package
+from mobilekit.pipeline.run_guard import BuildRun
 from mobilekit.train.preflight import estimate_dataset, require_memory_within_limit
 
 ALL_PLATFORMS = ("ios", "android")
@@ -68,12 +69,15 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
     variants = [platform_variants(config, platforms) for config in configs]
     reporter = reporter or SilentReporter()
     out = Path(out_dir)
-    with tempfile.TemporaryDirectory(prefix="mobilekit-build-") as work_str:
-        work = Path(work_str)
-        models = [_trained_model(config, chosen, platforms, work / config.bundle.name, out, reporter)
-                  for config, chosen in zip(configs, variants)]
-        meta = model_set.bundle if model_set else configs[0].bundle
-        return _package(models, platforms, meta, out, work, reporter, unpacked, require_complete_parity, model_set is not None)
+    with BuildRun(out) as run:  # per-run staging; temporaries of dead runs swept first
+        try:
+            models = [_trained_model(config, chosen, platforms, run.work / config.bundle.name, run.staging, reporter)
+                      for config, chosen in zip(configs, variants)]
+            meta = model_set.bundle if model_set else configs[0].bundle
+            return _package(models, platforms, meta, out, run, reporter, unpacked, require_complete_parity, model_set is not None)
+        except GateFailed:
+            run.publish_reports(failed=True)
+            raise
 
 
 def module_contexts(config: BuildConfig, model, path: Path) -> tuple[list[ModelContext], list[dict[str, Any]]]:
@@ -126,17 +130,21 @@ def build_model_bundle(ctx: ModelContext, platform: str = "ios", out_dir: Path |
                               {"params": int(ctx.model.count_params()), "quality": {}})
     spec = Module(ctx.module, ctx.model, ctx.io).to_manifest()
     inputs, references = module_inputs([ctx], parity_inputs(ctx, samples))
-    with tempfile.TemporaryDirectory(prefix="mobilekit-bundle-") as work:
-        return _package([ModelBuild(identity, [ctx], [spec], inputs, references)], platforms, meta, Path(out_dir), Path(work),
-                        reporter, unpacked, require_complete_parity, False)
+    with BuildRun(Path(out_dir)) as run:
+        try:
+            return _package([ModelBuild(identity, [ctx], [spec], inputs, references)], platforms, meta, Path(out_dir), run,
+                            reporter, unpacked, require_complete_parity, False)
+        except GateFailed:
+            run.publish_reports(failed=True)
+            raise
 
 
-def _package(models: list[ModelBuild], platforms, meta: BundleMeta, out: Path, work: Path, reporter: Reporter, unpacked: bool,
+def _package(models: list[ModelBuild], platforms, meta: BundleMeta, out: Path, run: BuildRun, reporter: Reporter, unpacked: bool,
              require_complete_parity: bool, model_set: bool) -> BuildResult:
     summaries = {m.identity.meta.name: {"quality": m.identity.model.get("quality", {}), "config_sha256": m.identity.config_sha256}
                  for m in models}
     try:
-        bundles, outcome = package(models, platforms, meta, out, work, reporter=reporter, unpacked=unpacked,
+        bundles, outcome = package(models, platforms, meta, out, run, reporter=reporter, unpacked=unpacked,
                                    require_complete_parity=require_complete_parity, model_set=model_set)
     except GateFailed as exc:
         if "parity" not in exc.details:

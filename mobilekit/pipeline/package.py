@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from mobilekit.convert.request import convert_artifact, convert_request
 from mobilekit.core.clock import artifact_timestamp_iso
 from mobilekit.core.config import BundleMeta
 from mobilekit.core.errors import GateFailed
+from mobilekit.core.faults import fault_point
 from mobilekit.core.family import MAIN_MODULE
 from mobilekit.core.progress import Reporter
 from mobilekit.core.toolchain import toolchain_versions
@@ -30,6 +31,9 @@ from mobilekit.optimize.accounting import weight_stats
 from mobilekit.parity.compare import ParityResult
 from mobilekit.parity.report import ReportEntry, write_reports
 from mobilekit.parity.runners.base import emulation_of
+
+if TYPE_CHECKING:
+    from mobilekit.pipeline.run_guard import BuildRun
 
 OPTIMIZATION_KEYS = ("variant", "steps", "compute_precision", "selection", "training_pass")
 # (target, module context, models dir) -> (artifact, the context it must match); None: plain conversion
@@ -194,6 +198,10 @@ def _tflite_signatures(model: ModelBuild, platform: str, base: Path, reporter: R
     identity = model.identity
     reporter.stage(f"{platform}: converting {identity.meta.name} ({', '.join(c.module for c in model.modules)}) "
                    "to one tflite with a signature per module")
+    from mobilekit.convert.preflight import check_finite_weights
+
+    for ctx in model.modules:  # convert_artifact's NaN/Inf preflight, for this multi-signature path
+        check_finite_weights(ctx.model, source=f"{ctx.path} (module {ctx.module})")
     target = TARGETS.get("tflite")
     out = base / "models" / f"{artifact_stem(identity.meta, MAIN_MODULE)}{target.suffix}"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -261,22 +269,25 @@ def stage_kernels(artifacts, stage: Path, model_name: str) -> list[dict[str, Any
     return emit_kernels(unique("coreml"), stage, model_name) + select_tf_ops_entries(unique("tflite"))
 
 
-def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: BundleMeta, out_dir: Path, work: Path, *,
+def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: BundleMeta, out_dir: Path, run: "BuildRun", *,
             reporter: Reporter, unpacked: bool, require_complete_parity: bool, model_set: bool) -> tuple[list[Path], Outcome]:
-    """Stage one bundle per platform holding `models`; write the parity reports (always); publish the
-    zips only when no gate failed (and, if required, none was skipped)."""
+    """Stage one bundle per platform holding `models` and their parity reports (always); publish the
+    zips and reports only when no gate failed (and, if required, none was skipped or emulated);
+    after a failure the caller publishes the reports beside the good ones (`run.publish_reports`)."""
     outcome = Outcome()
     staged: list[tuple[str, Path]] = []
     for platform in platforms:
-        stage = work / "bundles" / f"{meta.name}-{meta.version}-{platform}"
+        stage = run.work / "bundles" / f"{meta.name}-{meta.version}-{platform}"
         sections = [stage_model(m, platform, stage, m.identity.meta.name if model_set else "", outcome, reporter) for m in models]
         write_manifest(stage, bundle_manifest(meta, platform, sections, model_set))
         staged.append((platform, stage))
+    gate_failed = bool(outcome.failed or (require_complete_parity and (outcome.not_verified or outcome.emulated)))
     for model in models:
-        name = model.identity.meta.name
-        paths = write_reports(outcome.reports.get(name, []), out_dir / "reports" / f"{name}-{model.identity.meta.version}")
-        outcome.report_paths[name] = {k: str(v) for k, v in paths.items()}
-    if outcome.failed or (require_complete_parity and (outcome.not_verified or outcome.emulated)):
+        name, folder = model.identity.meta.name, f"{model.identity.meta.name}-{model.identity.meta.version}"
+        paths = write_reports(outcome.reports.get(name, []), run.staging / "reports" / folder)
+        final = out_dir / "reports" / (folder + (".failed" if gate_failed else ""))
+        outcome.report_paths[name] = {k: str(final / v.name) for k, v in paths.items()}
+    if gate_failed:
         reason = (f"parity failed for {', '.join(outcome.failed)}" if outcome.failed
                   else f"parity not verified for {', '.join(outcome.not_verified)}" if outcome.not_verified
                   else f"parity only emulated (the real runtime did not run) for {', '.join(outcome.emulated)}")
@@ -285,8 +296,11 @@ def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: Bundle
     bundles = []
     for platform, stage in staged:
         destination = out_dir / f"{meta.name}-{meta.version}-{platform}.zip"
-        zip_tree(stage, destination)
+        fault_point("before-zip")
+        zip_tree(stage, destination, tag=run.id)
         if unpacked:
             publish_unpacked(stage, out_dir / f"{meta.name}-{meta.version}-{platform}")
         bundles.append(destination)
+    fault_point("before-reports")
+    run.publish_reports(failed=False)
     return bundles, outcome

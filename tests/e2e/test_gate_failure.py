@@ -28,5 +28,6 @@ def test_failed_gate_keeps_previous_bundle(tiny_build, tmp_path):
     assert entry["status"] == "failed" and "max_abs" in entry["outputs"][0]["failures"][0]
     assert (published / good.name).read_bytes() == before
     assert sorted(p.name for p in published.iterdir()) == [good.name, "reports"]  # reports explain the failure
-    junit = (published / "reports" / "object-select-tiny-0.1.0" / "junit.xml").read_text()
+    assert sorted(p.name for p in (published / "reports").iterdir()) == ["object-select-tiny-0.1.0.failed"]  # beside, not over, good ones
+    junit = (published / "reports" / "object-select-tiny-0.1.0.failed" / "junit.xml").read_text()
     assert 'failures="1"' in junit or 'failures="2"' in junit
