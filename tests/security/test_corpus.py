@@ -103,6 +103,9 @@ def _commands(kind: str, bad: Path, good: dict[str, Path], out: Path) -> dict[st
         cmds["convert"] = (["convert", "tflite", "--model", str(bad), "--out", str(out)], 2)
         cmds["coverage"] = (["coverage", "--model", str(bad)], 2)
         cmds["parity --reference"] = (["parity", "--reference", str(bad), "--candidate", str(good["tflite"])], 2)
+        cmds["optimize quantize"] = (["optimize", "quantize", "--model", str(bad), "--variant", "tflite-fp16", "--out", str(out)], 2)
+        cmds["qa fixtures --reference"] = (["qa", "fixtures", "--bundle", str(good["bundle"]), "--reference", str(bad),
+                                            "--out", str(out / "fixtures.zip")], 2)
     if kind in ("tflite", "mlpackage"):
         cmds["parity --candidate"] = (["parity", "--reference", str(good["keras"]), "--candidate", str(bad)], 2)
         cmds["predict --model"] = (["predict", "segmentation", "--model", str(bad), "--image", str(good["photo"]),
