@@ -27,6 +27,19 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
                           env=full_env, cwd=cwd, timeout=timeout)
 
 
+def run_cli_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`run_cli` without a new interpreter (for commands that never touch TensorFlow, e.g. `bundle`):
+    same stdout / stderr / return code, about 1.5 s faster a call."""
+    from typer.testing import CliRunner
+
+    from mobilekit.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["mobilekit", *args], result.exit_code, result.stdout, result.stderr)
+
+
 def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 

@@ -1,6 +1,6 @@
 """The conversion coverage matrix (mobilekit.qa.coverage_matrix): every keras.applications architecture
 and the modern blocks through convert + parity for Core ML, TFLite and ONNX. Slow: the full run takes
-about an hour on 2 cores; CI's reduced run (MOBILEKIT_SLOW_REDUCED=1) takes the cross-section
+about four hours of CPU on 2 cores; CI's reduced run (MOBILEKIT_SLOW_REDUCED=1) takes the cross-section
 `REDUCED` (about 3 min), every cell of which must pass."""
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import last_json, run_cli
+from conftest import last_json
+from conftest import run_cli_in_process as run_cli
 from mobilekit.bundle.reader import read_manifest, verify_bundle
 from mobilekit.bundle.writer import write_manifest, zip_tree
 from mobilekit.core.errors import InputError

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from conftest import last_json, run_cli
+from conftest import last_json
+from conftest import run_cli_in_process as run_cli
 from mobilekit.bundle.reader import verify_bundle
 from mobilekit.bundle.signing import generate_keypair
 from mobilekit.bundle.writer import sign_bundle, write_manifest, write_zip, zip_tree
