@@ -17,6 +17,7 @@ from mobilekit.bundle.writer import write_manifest, zip_tree
 from mobilekit.parity.metrics import compare_values
 from mobilekit.qa.fixture_format import decode, quantize_image_inputs, write_fixture_tree
 from mobilekit.qa.ingest import ingest
+from tests.fake_manifest import fake_manifest
 
 ASSETS = Path(__file__).resolve().parents[2] / "android_assets"
 CLASSES = ASSETS / "harness-core" / "build" / "classes"
@@ -43,20 +44,7 @@ def jvm_build() -> subprocess.CompletedProcess:
 
 
 def _manifest() -> dict:
-    tensor = {"dtype": "float32", "description": "", "normalization": {}}
-    return {
-        "schema_version": "1.0", "name": "fake", "version": "0.1.0", "platform": "android", "family": "segmentation",
-        "preset": "tiny", "description": "", "author": "t", "license": "MIT", "created": "1980-01-01T00:00:00Z",
-        "config_sha256": "0" * 64, "files": {},
-        "inputs": [{**tensor, "name": "image", "shape": [1, H, W, 3], "kind": "image", "color_layout": "RGB",
-                    "normalization": {"scale": 1 / 255, "bias": 0.0, "mean": [0.0] * 3, "std": [255.0] * 3}},
-                   {**tensor, "name": "clicks", "shape": [1, H, W, 2], "kind": "tensor"}],
-        "outputs": [{**tensor, "name": "mask", "shape": [1, H, W, 1], "kind": "tensor"}],
-        "artifacts": [{"target": "tflite", "path": "models/fake.tflite", "precision": "fp32", "bytes": 4, "details": {}}],
-        "parity": {"models/fake.tflite": {"target": "tflite", "precision": "fp32", "runner": "litert", "status": "passed",
-                                          "tolerance": {"max_abs": 1e-4, "min_task_metric": 0.999}}},
-        "parity_passed": True, "parity_complete": True, "optimization": {}, "custom_kernels": [], "model": {}, "toolchain": {},
-    }
+    return fake_manifest(H, W)
 
 
 def _bundle(tmp_path: Path) -> tuple[Path, Path]:

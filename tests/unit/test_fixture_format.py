@@ -14,26 +14,14 @@ from mobilekit.bundle.writer import write_manifest, zip_tree
 from mobilekit.core.errors import InputError
 from mobilekit.qa.fixture_format import INDEX_PATH, quantize_image_inputs, read_goldens, write_fixture_tree
 from mobilekit.qa.ingest import ingest, read_device_outputs
+from tests.fake_manifest import IMAGE_NORM, fake_manifest
 
 H = W = 8
 CASES = 3
-IMAGE_NORM = {"scale": 1 / 255, "bias": 0.0, "mean": [0.0] * 3, "std": [255.0] * 3}
 
 
-def _manifest():
-    tensor = {"dtype": "float32", "description": "", "normalization": {}}
-    tol = {"max_abs": 1e-4, "min_task_metric": 0.999}
-    return {
-        "schema_version": "1.0", "name": "fake", "version": "0.1.0", "platform": "android", "family": "segmentation",
-        "preset": "tiny", "description": "", "author": "t", "license": "MIT", "created": "1980-01-01T00:00:00Z",
-        "config_sha256": "0" * 64, "files": {},
-        "inputs": [{**tensor, "name": "image", "shape": [1, H, W, 3], "kind": "image", "color_layout": "RGB", "normalization": IMAGE_NORM},
-                   {**tensor, "name": "clicks", "shape": [1, H, W, 2], "kind": "tensor"}],
-        "outputs": [{**tensor, "name": "mask", "shape": [1, H, W, 1], "kind": "tensor"}],
-        "artifacts": [{"target": "tflite", "path": "models/fake.tflite", "precision": "fp32", "bytes": 4, "details": {}}],
-        "parity": {"models/fake.tflite": {"target": "tflite", "precision": "fp32", "runner": "litert", "status": "passed", "tolerance": tol}},
-        "parity_passed": True, "parity_complete": True, "optimization": {}, "custom_kernels": [], "model": {}, "toolchain": {},
-    }
+def _manifest() -> dict:
+    return fake_manifest(H, W)
 
 
 def _arrays(seed=0):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.fake_manifest import fake_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "ios_harness"
@@ -64,20 +65,8 @@ def test_swift_package_builds_and_xctests_pass(replay_cli):
 # --- the CLI on fixtures written by the Python side, judged by the Python ingest --------------------------
 
 def _manifest() -> dict:
-    tensor = {"dtype": "float32", "description": "", "normalization": {}}
-    tol = {"max_abs": 1e-3, "min_psnr": 40.0, "min_task_metric": 0.99}
-    return {
-        "schema_version": "1.0", "name": "fake", "version": "0.1.0", "platform": "ios", "family": "segmentation",
-        "preset": "tiny", "description": "", "author": "t", "license": "MIT", "created": "1980-01-01T00:00:00Z",
-        "config_sha256": "0" * 64, "files": {},
-        "inputs": [{**tensor, "name": "image", "shape": [1, H, W, 3], "kind": "image", "color_layout": "RGB",
-                    "normalization": {"scale": 1 / 255, "bias": 0.0, "mean": [0.0] * 3, "std": [255.0] * 3}},
-                   {**tensor, "name": "clicks", "shape": [1, H, W, 2], "kind": "tensor"}],
-        "outputs": [{**tensor, "name": "mask", "shape": [1, H, W, 1], "kind": "tensor"}],
-        "artifacts": [{"target": "coreml", "path": "models/fake.mlpackage", "precision": "fp16", "bytes": 4, "details": {}}],
-        "parity": {"models/fake.mlpackage": {"target": "coreml", "precision": "fp16", "runner": "mil", "status": "passed", "tolerance": tol}},
-        "parity_passed": True, "parity_complete": True, "optimization": {}, "custom_kernels": [], "model": {}, "toolchain": {},
-    }
+    return fake_manifest(H, W, platform="ios", target="coreml", path="models/fake.mlpackage", precision="fp16", runner="mil",
+                         tolerance={"max_abs": 1e-3, "min_psnr": 40.0, "min_task_metric": 0.99})
 
 
 @pytest.fixture()
