@@ -96,14 +96,11 @@ class BuildRun:
     def __enter__(self) -> "BuildRun":
         self.out.mkdir(parents=True, exist_ok=True)
         sweep_stale(self.out)
-        for lock in (self.out / RUN_LOCK.format(id=self.id),):
+        self.work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX.format(id=self.id)))
+        for lock in (self.out / RUN_LOCK.format(id=self.id), self.work / "run.lock"):
             fd = _take(lock)
             if fd is not None:
                 self._fds.append(fd)
-        self.work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX.format(id=self.id)))
-        fd = _take(self.work / "run.lock")
-        if fd is not None:
-            self._fds.append(fd)
         return self
 
     def __exit__(self, *exc) -> None:
