@@ -19,6 +19,13 @@ def _tensor_name(name: str) -> str:
     return cleaned or "input"
 
 
+def portable_name(name: str) -> str:
+    """A name every target accepts (Core ML features must match [A-Za-z_][A-Za-z0-9_]*): other
+    characters become '_', a leading digit gets a '_' prefix ("1head_dense" -> "_1head_dense")."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name) or "tensor"
+    return f"_{cleaned}" if cleaned[0].isdigit() else cleaned
+
+
 def _fixed(name: str, shape, what: str) -> tuple[int, ...]:
     dims = tuple(shape)[1:]
     if any(d is None for d in dims):
@@ -68,10 +75,14 @@ def io_from_keras(model) -> ModelIO:
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
         raise InputError("the model has no defined inputs/outputs (a subclassed model that was never built?); "
                          "save a functional or sequential model, or export a SavedModel with a serving signature")
-    inputs = tuple(TensorInfo(name, _fixed(name, t.shape, "input"), f"input {name}")
-                   for t, name in zip(model.inputs, keras_input_names(model)))
-    outputs = tuple(TensorInfo(name, _fixed(name, t.shape, "output"), f"output {name}")
-                    for t, name in zip(model.outputs, keras_output_names(model)))
+    # Positional inputs/outputs (not dict-keyed) are only labels: make them portable to every target.
+    in_names, out_names = keras_input_names(model), keras_output_names(model)
+    if not isinstance(_nested(model, "input"), dict):
+        in_names = [portable_name(n) for n in in_names]
+    if not isinstance(_nested(model, "output"), dict):
+        out_names = [portable_name(n) for n in out_names]
+    inputs = tuple(TensorInfo(name, _fixed(name, t.shape, "input"), f"input {name}") for t, name in zip(model.inputs, in_names))
+    outputs = tuple(TensorInfo(name, _fixed(name, t.shape, "output"), f"output {name}") for t, name in zip(model.outputs, out_names))
     if len({t.name for t in (*inputs, *outputs)}) != len(inputs) + len(outputs):
         raise InputError(f"input/output names are not unique: {[t.name for t in (*inputs, *outputs)]}")
     return ModelIO(inputs, outputs)

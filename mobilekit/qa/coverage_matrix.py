@@ -34,6 +34,10 @@ TARGETS = ("coreml", "tflite", "onnx")
 PRECISION = "fp32"
 MIN_PSNR_DB = 80.0
 CONDITIONING_MARGIN_DB = 20.0  # the reference must be this much steadier than the tolerance
+# Where even re-estimated statistics leave the reference less steady than that, a converter (whose
+# float reorderings act like ulp-sized noise injected at every op) is judged against the reference's
+# own floor: its error may be at most ~3x what a 1-ulp input change already causes.
+FLOOR_SLACK_DB = 10.0
 SAMPLES = 2
 # A cross-section for CI's reduced slow run: an inverted-residual net with squeeze-excite and
 # hard-swish, and the modern blocks (exact GELU and grouped convolutions are also in the fast suite).
@@ -64,6 +68,7 @@ class Row:
     cells: dict[str, Cell] = field(default_factory=dict)
     error: str | None = None  # the model could not be built or traced at all
     reference_psnr_1ulp: float | None = None  # TF vs TF on inputs one ulp apart: the reference's own conditioning
+    min_psnr: float = MIN_PSNR_DB  # this row's tolerance (see `row_tolerance_db`)
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +123,14 @@ def reference_conditioning(ctx, inputs: dict, expected: dict) -> float:
     return _psnr(expected, reference_outputs(ctx, nudged))
 
 
+def row_tolerance_db(reference_psnr_1ulp: float | None) -> float:
+    """The PSNR a converted model must reach: `MIN_PSNR_DB`, or for a reference that is itself
+    ill-conditioned, `FLOOR_SLACK_DB` below its 1-ulp floor (never stricter than `MIN_PSNR_DB`)."""
+    if reference_psnr_1ulp is None or reference_psnr_1ulp >= MIN_PSNR_DB + CONDITIONING_MARGIN_DB:
+        return MIN_PSNR_DB
+    return min(MIN_PSNR_DB, reference_psnr_1ulp - FLOOR_SLACK_DB)
+
+
 def recalibrate_batchnorm(model, inputs: dict) -> int:
     """Set every BatchNormalization's moving statistics to those of one training-mode pass over
     `inputs` (what a trained network's statistics are: each layer normalized); returns the layers set."""
@@ -167,6 +180,11 @@ def run_entry(name: str, work: Path, samples: int = SAMPLES) -> Row:
                 row.note = (f"BatchNorm statistics re-estimated on 16 uniform inputs: with the initial statistics the "
                             f"random-weight reference amplified a 1-ulp input change to {before:.0f} dB PSNR "
                             f"(after: {row.reference_psnr_1ulp:.0f} dB)")
+        row.min_psnr = row_tolerance_db(row.reference_psnr_1ulp)
+        if row.min_psnr < MIN_PSNR_DB:
+            row.note = ((row.note + "; ") if row.note else "") + (
+                f"the reference stays ill-conditioned (1-ulp floor {row.reference_psnr_1ulp:.0f} dB), so converters are "
+                f"judged against that floor: PSNR ≥ {row.min_psnr:.0f} dB ({FLOOR_SLACK_DB:.0f} dB below it)")
     except Exception as exc:  # noqa: BLE001 - a row of the matrix, not a crash of the run
         row.error = _one_line(f"{type(exc).__name__}: {exc}")
         return row
@@ -175,7 +193,7 @@ def run_entry(name: str, work: Path, samples: int = SAMPLES) -> Row:
         out = work / target
         try:
             artifact = convert_artifact(ctx, target, out, convert_request(ctx, target, precision=PRECISION))
-            result = verify_artifact(ctx, artifact.path, PRECISION, inputs, expected, tolerance=Tolerance(min_psnr=MIN_PSNR_DB))
+            result = verify_artifact(ctx, artifact.path, PRECISION, inputs, expected, tolerance=Tolerance(min_psnr=row.min_psnr))
             max_abs = max((o.max_abs for o in result.outputs if o.max_abs is not None), default=None)
             psnr = min((o.psnr for o in result.outputs if o.psnr is not None), default=None)
             cell = Cell(target, result.status == "passed", max_abs, psnr, routes=_routes(artifact.details))
@@ -237,10 +255,12 @@ def run_matrix(names: Sequence[str], results: Path, *, fresh: bool = False, jobs
         else:
             todo.append(name)
 
+    finished = iter(range(len(done) + 1, len(names) + 1))  # next() is atomic under the GIL
+
     def one(name: str) -> Row:
         started = time.perf_counter()
         row = run_isolated(name, results)
-        log(f"[{len(done) + 1}/{len(names)}] {name}: "
+        log(f"[{next(finished)}/{len(names)}] {name}: "
             + (row.error or " ".join(f"{t} {'✓' if c.ok else '✗'}" for t, c in row.cells.items()))
             + f" ({time.perf_counter() - started:.0f} s)", flush=True)
         return row
@@ -319,7 +339,9 @@ def render_markdown(rows: Sequence[Row], environment: dict[str, str]) -> str:
         f"hide errors); the tolerance is scale-free, PSNR ≥ {MIN_PSNR_DB:.0f} dB against the reference's peak. ✓ shows the",
         "largest absolute error over all outputs / the lowest PSNR; ✗ the reason. Before converting, the reference's",
         "own conditioning is measured (TensorFlow on inputs one ulp apart); where random weights with BatchNorm's",
-        "initial statistics make it chaotic, the statistics are re-estimated as training would (see Notes). Runners: LiteRT",
+        "initial statistics make it chaotic, the statistics are re-estimated as training would, and a reference that",
+        f"stays below {MIN_PSNR_DB + CONDITIONING_MARGIN_DB:.0f} dB is judged against its own floor: PSNR ≥ floor − {FLOOR_SLACK_DB:.0f} dB",
+        "(see Notes; a converter's float reorderings act like ulp-sized noise at every op). Runners: LiteRT",
         "(TFLite), onnxruntime (ONNX) and, on Linux, the MIL executor for Core ML: the converted ML program run",
         "op by op in NumPy, since Core ML itself runs only on Apple platforms.",
         "",
