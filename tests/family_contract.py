@@ -27,6 +27,24 @@ def check_family_contract(family: ModelFamily, config) -> None:
         outputs = {t.name: t for t in io.outputs}
         for name, target in split.targets.items():
             assert name in outputs and target.shape[1:] == outputs[name].shape[1:], (split_name, name)
+    # examples are what the dataset cache stores: deterministic, `split_size` of them, one spec per key;
+    # every source is a versioned handler whose declared options exist in the config
+    from mobilekit.core.family import split_size
+    from mobilekit.data.cache.codec import merge_spec, spec_of
+    from mobilekit.data.cache.identity import config_value
+    from mobilekit.data.sources import SourceHandler
+
+    examples = list(family.iter_examples(config, "parity"))
+    assert len(examples) == split_size(config, "parity")
+    spec = spec_of(examples[0])
+    for example in examples[1:]:
+        merge_spec(spec, example)
+    again = next(iter(family.iter_examples(config, "parity")))
+    assert all(np.array_equal(again[k], examples[0][k]) for k in spec)
+    for name, handler in family.sources.items():
+        assert isinstance(handler, SourceHandler) and handler.version >= 1, name
+        for path in handler.options + family.example_options:
+            config_value(config, path)
     # modules compose to the end-to-end model; their I/O names match their models
     modules = family.modules(config, model)
     assert [m.name for m in modules].count(MAIN_MODULE) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 
 Predict = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 SplitName = Literal["train", "val", "parity"]
+Example = dict[str, np.ndarray]  # one sample's tensors by name: model inputs, targets, "extra/<name>" family state
+EXTRA_PREFIX = "extra/"
+
+
+def split_size(config: "BuildConfig", split: SplitName) -> int:
+    """How many samples `split` has (`data.<split>_samples`)."""
+    return {"train": config.data.train_samples, "val": config.data.val_samples, "parity": config.data.parity_samples}[split]
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,9 @@ class ModelFamily(ABC):
     metrics: ClassVar[tuple[MetricSpec, ...]]  # what `score_outputs` reports; budgets choose from these
     task_metrics: ClassVar[Mapping[str, TaskMetric]]  # by output name
     module_names: ClassVar[tuple[str, ...]] = (MAIN_MODULE,)  # what `modules()` returns, known before a model exists
-    sources: ClassVar[Registry[Any]]  # data sources by name (`data.source`); each yields the family's samples
+    sources: ClassVar[Registry[Any]]  # `data.source` -> `SourceHandler` (mobilekit.data.sources) yielding the family's samples
+    example_options: ClassVar[tuple[str, ...]] = ()  # config paths `iter_examples` reads besides data.* and seed
+    examples_version: ClassVar[int] = 1  # bumped when `iter_examples` changes what it yields for the same config
     tolerances: ClassVar[Mapping[str, Any]]  # parity table: target -> numerics -> Tolerance fields
 
     # ---- config
@@ -159,7 +168,27 @@ class ModelFamily(ABC):
 
     # ---- data and training
     @abstractmethod
-    def make_split(self, config: "BuildConfig", split: SplitName) -> Split: ...
+    def iter_examples(self, config: "BuildConfig", split: SplitName) -> Iterator[Example]:
+        """The `split_size(config, split)` samples of `split`, one at a time and deterministic for the
+        config: what `make_split` stacks and the dataset cache stores as TFRecords."""
+
+    def make_split(self, config: "BuildConfig", split: SplitName) -> Split:
+        """The whole split in memory."""
+        return self.assemble_split(config, list(self.iter_examples(config, split)))
+
+    def assemble_split(self, config: "BuildConfig", examples: Sequence[Example]) -> Split:
+        """Stack examples into a `Split`: the model's inputs, `extra/<name>` entries as per-sample
+        lists in `extras`, everything else a target. Families override it to rebuild richer state."""
+        if not examples:
+            raise ValueError("a split needs at least one example")
+        names = {t.name for t in self.io(config).inputs}
+        inputs, targets, extras = {}, {}, {}
+        for key in examples[0]:
+            if key.startswith(EXTRA_PREFIX):
+                extras[key[len(EXTRA_PREFIX):]] = [e[key] for e in examples]
+            else:
+                (inputs if key in names else targets)[key] = np.stack([e[key] for e in examples])
+        return Split(inputs, targets, extras)
 
     @abstractmethod
     def losses(self, config: "BuildConfig") -> Mapping[str, Any]:

@@ -1,9 +1,12 @@
-"""Shared data plumbing for every family's sources: reproducible per-split streams and a
-deterministic held-out split of finite sample lists."""
+"""Shared data plumbing for every family's sources: versioned source handlers, reproducible
+per-split streams and a deterministic held-out split of finite sample lists."""
 from __future__ import annotations
 
+import hashlib
 import zlib
-from typing import TYPE_CHECKING, Iterator, Sequence, TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -15,6 +18,47 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "val", "parity")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SourceHandler:
+    """A family's data source: `fn(config, split, rng)` yields samples. `version` is bumped whenever
+    the handler's output changes for the same options; `options` are the dotted config paths
+    (besides `data.*` and `seed`) that decide its content; `fingerprint(config)` identifies the
+    files it reads, so a dataset cached from a folder is rebuilt when the folder changes."""
+
+    fn: Callable[..., Iterator[Any]]
+    version: int = 1
+    options: tuple[str, ...] = ()
+    fingerprint: Callable[["BuildConfig"], str] | None = None
+
+    def __call__(self, config: "BuildConfig", split: str, rng: np.random.Generator) -> Iterator[Any]:
+        return self.fn(config, split, rng)
+
+
+def source_handler(version: int = 1, options: Sequence[str] = (), fingerprint: Callable | None = None):
+    """Decorator: wrap a source function in a `SourceHandler` (register the result)."""
+    return lambda fn: SourceHandler(fn, version, tuple(options), fingerprint)
+
+
+def folder_fingerprint(*roots: Path | str | None) -> str:
+    """sha256 over (relative path, size, mtime) of every file under `roots`, or of a root that is a
+    file itself (missing roots count as empty)."""
+    digest = hashlib.sha256()
+    for root in roots:
+        root = Path(root) if root is not None else None
+        if root is not None and root.is_file():
+            stat = root.stat()
+            digest.update(f"{root.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            continue
+        if root is None or not root.is_dir():
+            digest.update(b"-")
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def split_rng(seed: int, split: str) -> np.random.Generator:

@@ -18,10 +18,10 @@ import yaml
 
 import mobilekit  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from mobilekit.core.config import FamilyOptions, Strict
-from mobilekit.core.family import FAMILIES, MAIN_MODULE, MetricSpec, ModelFamily, Module, Split, TaskMetric
+from mobilekit.core.family import FAMILIES, MAIN_MODULE, MetricSpec, ModelFamily, Module, Split, TaskMetric, split_size
 from mobilekit.core.registry import Registry
 from mobilekit.core.tensors import ModelIO, TensorInfo
-from mobilekit.data.sources import iter_samples, split_rng
+from mobilekit.data.sources import iter_samples, source_handler, split_rng
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 16
@@ -40,6 +40,7 @@ SOURCES: Registry = Registry("toy data source")
 
 
 @SOURCES.register("synthetic")
+@source_handler(version=1)
 def _squares(config, split: str, rng: np.random.Generator):
     """A bright square of random size and place on a dark noisy background."""
     while True:
@@ -148,15 +149,12 @@ class ToyFamily(ModelFamily):
                 Module("mask_head", mask_head, ModelIO((features_info,), (main.outputs[1],)), ("trunk",)),
                 Module(MAIN_MODULE, model, main))
 
-    def make_split(self, config, split) -> Split:
-        count = {"train": config.data.train_samples, "val": config.data.val_samples, "parity": config.data.parity_samples}[split]
+    def iter_examples(self, config, split):
         source = iter_samples(self, config, split)
-        pairs = [next(source) for _ in range(count)]
-        images = np.stack([p[0] for p in pairs])
-        masks = np.stack([p[1] for p in pairs])
-        level = images.mean(axis=(1, 2, 3))[:, None].astype(np.float32)
         split_rng(config.seed, split)  # the shared helper is usable from a family's own code
-        return Split({"image": images}, {"level": level, "mask": masks})
+        for _ in range(split_size(config, split)):
+            image, mask = next(source)
+            yield {"image": image, "level": np.array([image.mean()], np.float32), "mask": mask}
 
     def losses(self, config) -> Mapping[str, Any]:
         return {"level": "mae", "mask": "binary_crossentropy"}

@@ -3,12 +3,13 @@ metres, foreground-person mask), exported as the modules `extractor`, `depth`, `
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping
 
 import numpy as np
 
-from mobilekit.core.family import MAIN_MODULE, MetricSpec, ModelFamily, Module, Split, TaskMetric
+from mobilekit.core.family import MAIN_MODULE, Example, MetricSpec, ModelFamily, Module, Split, TaskMetric, split_size
 from mobilekit.core.registry import Registry
+from mobilekit.data.sources import folder_fingerprint, source_handler
 from mobilekit.core.tables import package_yaml
 from mobilekit.core.tensors import ModelIO, TensorInfo
 from mobilekit.families.depth.config import DepthOptions, DepthPreset
@@ -34,6 +35,7 @@ SOURCES: Registry[Callable] = Registry("depth data source")
 
 
 @SOURCES.register("synthetic")
+@source_handler(version=1)
 def _synthetic(config: "BuildConfig", split: str, rng: np.random.Generator):
     from mobilekit.families.depth.synthetic import synthetic_depth_scene
 
@@ -43,6 +45,7 @@ def _synthetic(config: "BuildConfig", split: str, rng: np.random.Generator):
 
 
 @SOURCES.register("folders")
+@source_handler(version=1, options=("depth.folders",), fingerprint=lambda c: folder_fingerprint(c.options.folders.root))
 def _folders(config: "BuildConfig", split: str, rng: np.random.Generator):
     from mobilekit.data.sources import held_out
     from mobilekit.families.depth.folders import load_folder_pairs
@@ -128,27 +131,25 @@ class DepthFamily(ModelFamily):
                 Module("portrait", portrait_head, head(portrait_head, 1), ("extractor",)),
                 Module(MAIN_MODULE, model, main))
 
-    def make_split(self, config: "BuildConfig", split: Literal["train", "val", "parity"]) -> Split:
+    def iter_examples(self, config: "BuildConfig", split: Literal["train", "val", "parity"]) -> Iterator[Example]:
+        """Image, depth (0 where invalid: the losses skip it) and portrait mask (`UNLABELLED` where the
+        source has none) per sample."""
         from mobilekit.data.sources import iter_samples, split_rng
         from mobilekit.families.depth.augment import augment_depth, resize_depth_sample
 
         h, w = config.data.image_size
-        count = {"train": config.data.train_samples, "val": config.data.val_samples, "parity": config.data.parity_samples}[split]
         rng = split_rng(config.seed + 1, split)
-        images = np.empty((count, h, w, 3), np.float32)
-        depth = np.zeros((count, h, w, 1), np.float32)
-        portrait = np.empty((count, h, w, 1), np.float32)
         source = iter_samples(self, config, split)
-        for i in range(count):
+        for _ in range(split_size(config, split)):
             sample: DepthSample = next(source)
             if split == "train" and config.data.augment:
                 sample = augment_depth(sample, rng, (h, w))
             elif sample.image.shape[:2] != (h, w):
                 sample = resize_depth_sample(sample, (h, w))
-            images[i] = sample.image * IMAGE_SCALE
-            depth[i, ..., 0] = np.where(sample.valid, sample.depth, 0.0)  # 0 = invalid: the losses skip it
-            portrait[i, ..., 0] = sample.portrait if sample.has_portrait else UNLABELLED
-        return Split({"image": images}, {"depth": depth, "portrait": portrait})
+            portrait = sample.portrait if sample.has_portrait else np.full((h, w), UNLABELLED)
+            yield {"image": (sample.image * IMAGE_SCALE).astype(np.float32),
+                   "depth": np.where(sample.valid, sample.depth, 0.0)[..., None].astype(np.float32),
+                   "portrait": np.asarray(portrait, np.float32).reshape(h, w, 1)}
 
     def losses(self, config: "BuildConfig") -> Mapping[str, Any]:
         from mobilekit.families.depth.losses import depth_loss

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
 from mobilekit.core.tables import package_yaml
-from mobilekit.core.family import EpochHook, MetricSpec, ModelFamily, Split, TaskMetric
+from mobilekit.core.family import EpochHook, Example, MetricSpec, ModelFamily, Split, TaskMetric, split_size
 from mobilekit.core.tensors import ModelIO, TensorInfo
 from mobilekit.families.segmentation.clicks import (CLICK_TRUNCATE, Click, ClickSampling, encoded_clicks, next_click,
                                                     simulate_corrective_clicks, simulate_training_clicks)
@@ -72,6 +72,7 @@ class SegmentationFamily(ModelFamily):
     preset_type = SegmentationPreset
     presets = PRESETS
     sources = SOURCES
+    example_options = ("segmentation.clicks",)
     metrics = (MetricSpec("iou", "higher", bounds=(0.0, 1.0)), MetricSpec("boundary_f", "higher", bounds=(0.0, 1.0)))
     task_metrics = {"mask": TaskMetric(MetricSpec("mask_iou", "higher", bounds=(0.0, 1.0)), mask_iou)}
 
@@ -107,20 +108,16 @@ class SegmentationFamily(ModelFamily):
         h, w = config.data.image_size
         return build_segmentation_net(h, w, self.presets[config.preset])
 
-    def make_split(self, config: "BuildConfig", split: Literal["train", "val", "parity"]) -> Split:
+    def iter_examples(self, config: "BuildConfig", split: Literal["train", "val", "parity"]) -> Iterator[Example]:
+        """Image, click maps and target mask per sample; `extra/clicks` holds the clicks as (y, x, positive) rows."""
         from mobilekit.data.sources import iter_samples, split_rng
         from mobilekit.families.segmentation.augment import Augmentation, augment, resize_sample
 
         h, w = config.data.image_size
-        count = {"train": config.data.train_samples, "val": config.data.val_samples, "parity": config.data.parity_samples}[split]
         rng = split_rng(config.seed + 1, split)
         sampling = ClickSampling(**config.options.clicks.model_dump()).scaled(h, w)
-        click_lists: list[list[Click]] = []
-        images = np.empty((count, h, w, 3), np.float32)
-        clicks = np.empty((count, h, w, 2), np.float32)
-        targets = np.empty((count, h, w, 1), np.float32)
         source = iter_samples(self, config, split)
-        for i in range(count):
+        for _ in range(split_size(config, split)):
             sample = next(source)
             if split == "train" and config.data.augment:
                 sample = augment(sample, rng, Augmentation(), (h, w))
@@ -133,11 +130,15 @@ class SegmentationFamily(ModelFamily):
                 sample_clicks = simulate_corrective_clicks(sample.target, rng, others=sample.others)
             else:
                 sample_clicks = [next_click(np.zeros_like(sample.target), sample.target)]
-            click_lists.append(sample_clicks)
-            images[i] = sample.image * IMAGE_SCALE
-            clicks[i] = encoded_clicks(sample_clicks, h, w)
-            targets[i, ..., 0] = sample.target
-        return Split({"image": images, "clicks": clicks}, {"mask": targets}, {"clicks": click_lists})
+            yield {"image": (sample.image * IMAGE_SCALE).astype(np.float32),
+                   "clicks": encoded_clicks(sample_clicks, h, w).astype(np.float32),
+                   "mask": sample.target[..., None].astype(np.float32),
+                   "extra/clicks": np.array([(c.y, c.x, c.positive) for c in sample_clicks], np.int32).reshape(-1, 3)}
+
+    def assemble_split(self, config: "BuildConfig", examples: Sequence[Example]) -> Split:
+        split = super().assemble_split(config, examples)
+        split.extras["clicks"] = [[Click(int(y), int(x), bool(p)) for y, x, p in rows] for rows in split.extras["clicks"]]
+        return split
 
     def losses(self, config: "BuildConfig") -> Mapping[str, Any]:
         from mobilekit.families.segmentation.losses import bce_dice_loss

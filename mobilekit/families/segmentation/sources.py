@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 
 from mobilekit.core.registry import Registry
-from mobilekit.data.sources import held_out
+from mobilekit.data.sources import folder_fingerprint, held_out, source_handler
 from mobilekit.families.segmentation.samples import SegSample
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ SOURCES: Registry[SegSource] = Registry("segmentation data source")
 
 
 @SOURCES.register("synthetic")
+@source_handler(version=1)
 def _synthetic(config: "BuildConfig", split: str, rng: np.random.Generator) -> Iterator[SegSample]:
     from mobilekit.families.segmentation.synthetic import synthetic_scene
 
@@ -26,6 +27,8 @@ def _synthetic(config: "BuildConfig", split: str, rng: np.random.Generator) -> I
 
 
 @SOURCES.register("coco")
+@source_handler(version=1, options=("segmentation.coco",),
+                fingerprint=lambda c: folder_fingerprint(c.options.coco.annotations, c.options.coco.images))
 def _coco(config: "BuildConfig", split: str, rng: np.random.Generator) -> Iterator[SegSample]:
     from mobilekit.families.segmentation.coco import load_coco_samples
 
@@ -34,6 +37,7 @@ def _coco(config: "BuildConfig", split: str, rng: np.random.Generator) -> Iterat
 
 
 @SOURCES.register("folders")
+@source_handler(version=1, options=("segmentation.folders",), fingerprint=lambda c: folder_fingerprint(c.options.folders.root))
 def _folders(config: "BuildConfig", split: str, rng: np.random.Generator) -> Iterator[SegSample]:
     from mobilekit.families.segmentation.folders import load_folder_samples
 
