@@ -49,6 +49,12 @@ class DataConfig(Strict):
     val_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 64
     parity_samples: Annotated[int, Field(ge=1, le=256)] = 8
     augment: bool = True
+    # Streaming: training reads the split from the content-addressed dataset cache through tf.data
+    # (built once, reused by every config that asks for the same data) instead of NumPy arrays.
+    stream: bool = False
+    cache_dir: str | None = None  # a path or tf.io.gfile URL; default $MOBILEKIT_DATASET_CACHE or ~/.cache/mobilekit/datasets
+    shuffle_buffer: Annotated[int, Field(ge=0, le=1_000_000)] = 1024
+    hook_pool: Annotated[int, Field(ge=0, le=100_000)] = 256  # streamed: examples kept in memory for model-in-the-loop hooks
 
 
 class FamilyOptions(Strict):

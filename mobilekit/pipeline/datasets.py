@@ -9,26 +9,12 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from mobilekit.core.errors import InputError
-from mobilekit.core.family import get_family, split_size
-from mobilekit.data.cache.identity import DatasetKey, dataset_key
+from mobilekit.data.cache.splits import ensure_split, split_key  # noqa: F401 (re-exported for callers)
 from mobilekit.data.cache.store import SHARD_EXAMPLES, BuildResult, DatasetStore, EntryStatus
 from mobilekit.data.sources import SPLITS
 
 if TYPE_CHECKING:
     from mobilekit.core.config import BuildConfig
-
-
-def split_key(config: "BuildConfig", split: str) -> DatasetKey:
-    return dataset_key(get_family(config.family), config, split)
-
-
-def build_split(config: "BuildConfig", split: str, store: DatasetStore, *, shard_examples: int = SHARD_EXAMPLES,
-                progress: Callable[[int, int], None] | None = None, on_wait: Callable[[], None] | None = None) -> BuildResult:
-    """Make the cached dataset of `split` ready (built here, or by whoever else is building it)."""
-    family = get_family(config.family)
-    key = dataset_key(family, config, split)
-    return store.build(key, lambda: family.iter_examples(config, split), split_size(config, split),  # type: ignore[arg-type]
-                       shard_examples=shard_examples, progress=progress, on_wait=on_wait)
 
 
 def build_datasets(config: "BuildConfig", splits: Sequence[str], store: DatasetStore, *,
@@ -39,7 +25,7 @@ def build_datasets(config: "BuildConfig", splits: Sequence[str], store: DatasetS
         raise InputError(f"--split: unknown split {unknown[0]!r}; accepted: {', '.join(SPLITS)}")
     if not 1 <= shard_examples <= 1_000_000:
         raise InputError(f"--shard-examples: {shard_examples} is out of range (accepted: 1 to 1000000)")
-    return [build_split(config, split, store, shard_examples=shard_examples,
+    return [ensure_split(config, split, store, shard_examples=shard_examples,
                         progress=(lambda done, total, s=split: progress(s, done, total)) if progress else None,
                         on_wait=(lambda s=split: on_wait(s)) if on_wait else None) for split in splits]
 

@@ -95,10 +95,16 @@ def estimate_dataset(config: BuildConfig) -> MemoryEstimate:
     io = get_family(config.family).io(config)
     per_sample = sum(_elements(t.shape) for t in (*io.inputs, *io.outputs))
     data = config.data
-    samples = data.train_samples + data.val_samples + data.parity_samples
+    if data.stream:  # the train split is read from the cache: shuffle buffer, hook pool and prefetched batches
+        resident = min(data.train_samples, data.shuffle_buffer + data.hook_pool + 2 * config.training.batch_size)
+        what = (f"{resident:,} streamed training samples held (data.shuffle_buffer + hook_pool + 2 batches) + val_samples "
+                "+ parity_samples")
+    else:
+        resident, what = data.train_samples, "data.train_samples + val_samples + parity_samples"
+    samples = resident + data.val_samples + data.parity_samples
     estimate = MemoryEstimate()
     estimate.parts["dataset"] = samples * per_sample * FLOAT_BYTES
-    estimate.details["dataset"] = (f"{samples:,} samples (data.train_samples + val_samples + parity_samples) × "
+    estimate.details["dataset"] = (f"{samples:,} samples ({what}) × "
                                    f"{per_sample:,} float32 values at data.image_size {data.image_size[0]}×{data.image_size[1]}")
     return estimate
 

@@ -1,13 +1,14 @@
 """Training stage: seeded, deterministic tf_keras training with checkpoints and a stage cache."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from mobilekit.core import cache
 from mobilekit.core.config import BuildConfig
 from mobilekit.core.family import ModelFamily, Split, get_family
 from mobilekit.train.preflight import estimate_dataset, estimate_model, require_memory_within_limit
+from mobilekit.train.streaming import StreamedTrainSplit
 
 MODEL_FILE = "model.keras"
 SIDECAR_FILE = "model.json"
@@ -106,6 +108,7 @@ class _FitState:
     step: object = None  # the family's TrainingStep, when it has one
     done: int = 0
     callbacks: list | None = None
+    stream: object = None  # a StreamedTrainSplit when `data.stream` (then `split` is its hook pool)
 
 
 def _fit_epoch_keras(state: _FitState, epoch: int) -> float:
@@ -119,8 +122,12 @@ def _fit_epoch_keras(state: _FitState, epoch: int) -> float:
             state.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             state.callbacks.append(keras.callbacks.ModelCheckpoint(str(state.checkpoint_dir / "epoch-{epoch:03d}.weights.h5"),
                                                                    save_weights_only=True))
-    history = state.model.fit(state.split.inputs, state.split.targets, batch_size=state.config.training.batch_size,
-                              initial_epoch=epoch, epochs=epoch + 1, shuffle=True, verbose=0, callbacks=state.callbacks)
+    if state.stream is not None:
+        history = state.model.fit(state.stream.epoch_dataset(epoch), initial_epoch=epoch, epochs=epoch + 1, verbose=0,
+                                  callbacks=state.callbacks)
+    else:
+        history = state.model.fit(state.split.inputs, state.split.targets, batch_size=state.config.training.batch_size,
+                                  initial_epoch=epoch, epochs=epoch + 1, shuffle=True, verbose=0, callbacks=state.callbacks)
     return float(history.history["loss"][-1])
 
 
@@ -129,13 +136,8 @@ def _fit_epoch_custom(state: _FitState, epoch: int) -> float:
     from mobilekit.core.tf import tf_and_keras
 
     tf, _ = tf_and_keras()
-    batch = state.config.training.batch_size
-    order = np.random.default_rng([state.config.seed, epoch]).permutation(len(state.split))
     totals = []
-    for start in range(0, len(order), batch):
-        index = np.sort(order[start:start + batch])
-        inputs = {k: tf.constant(v[index]) for k, v in state.split.inputs.items()}
-        targets = {k: tf.constant(v[index]) for k, v in state.split.targets.items()}
+    for inputs, targets in _custom_batches(state, epoch, tf):
         totals.append(float(state.step.step(inputs, targets)["loss"]))
         state.done += 1
         if state.progress:
@@ -146,9 +148,57 @@ def _fit_epoch_custom(state: _FitState, epoch: int) -> float:
     return float(np.mean(totals))
 
 
+def _custom_batches(state: _FitState, epoch: int, tf):
+    """Seeded shuffled batches of the split (or of the stream) as tensors by name."""
+    if state.stream is not None:
+        yield from state.stream.epoch_dataset(epoch)
+        return
+    batch = state.config.training.batch_size
+    order = np.random.default_rng([state.config.seed, epoch]).permutation(len(state.split))
+    for start in range(0, len(order), batch):
+        index = np.sort(order[start:start + batch])
+        yield ({k: tf.constant(v[index]) for k, v in state.split.inputs.items()},
+               {k: tf.constant(v[index]) for k, v in state.split.targets.items()})
+
+
 def _write_sidecar(out_dir: Path, sidecar: dict) -> None:
     """`model.json` beside the model: family, preset and the config it was trained with."""
     (out_dir / SIDECAR_FILE).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+
+
+def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None, stream: StreamedTrainSplit | None,
+             out_dir: Path, progress: ProgressFn | None) -> tuple[Any, list[float]]:
+    """Build, compile and fit the model for every epoch, running the epoch hooks between epochs."""
+    from mobilekit.core.tf import tf_and_keras
+
+    tf, keras = tf_and_keras()
+    count = len(stream) if stream is not None else len(train_split)
+    steps = -(-count // config.training.batch_size) * config.training.epochs
+    rate = config.training.learning_rate
+    if config.training.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps, alpha=0.02)
+    custom_step = family.training_step(config)
+    with tf.distribute.get_strategy().scope():  # the default strategy: CPU, or the GPU when present
+        model = family.build_model(config)
+        if custom_step is None:
+            model.compile(optimizer=keras.optimizers.Adam(rate), loss=dict(family.losses(config)),
+                          loss_weights=family.loss_weights(config))
+        else:
+            custom_step.build(model, config, rate)
+    require_memory_within_limit(config, f"config {config.bundle.name!r}", estimate_model(config, model, estimate_dataset(config)))
+    checkpoint_dir = out_dir / "checkpoints" if config.training.checkpoints else None
+    hooks = family.epoch_hooks(config) if train_split is not None else ()  # streamed without a hook pool: none
+    refresh_rng = np.random.default_rng([config.seed, 0x5EED])
+    predict = _batch_predictor(model, config.training.batch_size * 4)
+    fit = _fit_epoch_keras if custom_step is None else _fit_epoch_custom
+    state = _FitState(model, train_split, config, steps, progress, checkpoint_dir, custom_step, stream=stream)
+    losses: list[float] = []
+    for epoch in range(config.training.epochs):
+        losses.append(fit(state, epoch))
+        if epoch + 1 < config.training.epochs:
+            for hook in hooks:
+                hook(predict, train_split, epoch, refresh_rng)
+    return model, losses
 
 
 def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = None) -> TrainResult:
@@ -161,40 +211,16 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
         _write_sidecar(out_dir, {**meta, "config": config.model_dump(mode="json")})
         return TrainResult(out_dir / MODEL_FILE, meta["params"], 0.0, True, meta.get("final_loss"))
 
-    from mobilekit.core.tf import seed_everything, tf_and_keras
+    from mobilekit.core.tf import seed_everything
 
-    tf, keras = tf_and_keras()
     seed_everything(config.seed)
     family = get_family(config.family)
-    where = f"config {config.bundle.name!r}"
-    require_memory_within_limit(config, where, estimate_dataset(config))
+    require_memory_within_limit(config, f"config {config.bundle.name!r}", estimate_dataset(config))
     started = time.perf_counter()
-    train_split = family.make_split(config, "train")
-    steps = -(-len(train_split) // config.training.batch_size) * config.training.epochs
-    rate = config.training.learning_rate
-    if config.training.schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps, alpha=0.02)
-    custom_step = family.training_step(config)
-    with tf.distribute.get_strategy().scope():  # the default strategy: CPU, or the GPU when present
-        model = family.build_model(config)
-        if custom_step is None:
-            model.compile(optimizer=keras.optimizers.Adam(rate), loss=dict(family.losses(config)),
-                          loss_weights=family.loss_weights(config))
-        else:
-            custom_step.build(model, config, rate)
-    require_memory_within_limit(config, where, estimate_model(config, model, estimate_dataset(config)))
-    checkpoint_dir = out_dir / "checkpoints" if config.training.checkpoints else None
-    hooks = family.epoch_hooks(config)
-    refresh_rng = np.random.default_rng([config.seed, 0x5EED])
-    predict = _batch_predictor(model, config.training.batch_size * 4)
-    fit = _fit_epoch_keras if custom_step is None else _fit_epoch_custom
-    state = _FitState(model, train_split, config, steps, progress, checkpoint_dir, custom_step)
-    losses: list[float] = []
-    for epoch in range(config.training.epochs):
-        losses.append(fit(state, epoch))
-        if epoch + 1 < config.training.epochs:
-            for hook in hooks:
-                hook(predict, train_split, epoch, refresh_rng)
+    with contextlib.ExitStack() as stack:
+        stream = stack.enter_context(StreamedTrainSplit(family, config)) if config.data.stream else None
+        train_split = family.make_split(config, "train") if stream is None else stream.pool
+        model, losses = _fit_all(config, family, train_split, stream, out_dir, progress)
     seconds = time.perf_counter() - started
     final_loss = losses[-1]
     model.save(out_dir / MODEL_FILE)

@@ -9,35 +9,41 @@ from mobilekit.data.cache import files
 from mobilekit.data.cache.codec import tf_parser
 
 
+def records(folder: str, index: Mapping[str, Any], *, cycle_length: int = 4):
+    """The dataset's serialized examples in one deterministic order: shards read in parallel and
+    interleaved round-robin (the same order every time, whatever the parallelism)."""
+    from mobilekit.core.tf import tf_and_keras
+
+    tf, _ = tf_and_keras()
+    paths = [files.join(folder, shard["file"]) for shard in index["shards"]]
+    return tf.data.TFRecordDataset(paths, compression_type=index.get("compression", "GZIP"),
+                                   num_parallel_reads=min(cycle_length, len(paths)))
+
+
 def stream_examples(folder: str, index: Mapping[str, Any], keys: Sequence[str], *, batch_size: int | None = None,
-                    shuffle_buffer: int = 0, seed: int = 0, repeat: bool = False, deterministic: bool = True,
-                    cycle_length: int = 4):
-    """`tf.data.Dataset` of {key: tensor} (batched when `batch_size`) from the dataset in `folder`.
-    `deterministic=True` keeps the order a function of `seed` whatever the parallelism."""
+                    shuffle_buffer: int = 0, seed: int = 0, skip: int = 0, cycle_length: int = 4):
+    """`tf.data.Dataset` of {key: tensor} (batched when `batch_size`) from the dataset in `folder`,
+    `skip` examples of `records` order left out. Deterministic for `seed`; reshuffled every epoch."""
     from mobilekit.core.tf import tf_and_keras
 
     tf, _ = tf_and_keras()
     missing = [k for k in keys if k not in index["spec"]]
     if missing:
         raise KeyError(f"dataset {index['id']} has no {', '.join(missing)} (it has {', '.join(index['spec'])})")
-    paths = [files.join(folder, shard["file"]) for shard in index["shards"]]
-    autotune = tf.data.AUTOTUNE
-    options = tf.data.Options()
-    options.deterministic = deterministic
-    shard_paths = tf.data.Dataset.from_tensor_slices(paths)
-    if shuffle_buffer:
-        shard_paths = shard_paths.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = shard_paths.interleave(
-        lambda path: tf.data.TFRecordDataset(path, compression_type=index.get("compression", "GZIP")),
-        cycle_length=min(cycle_length, len(paths)), num_parallel_calls=autotune, deterministic=deterministic)
-    if repeat:
-        ds = ds.repeat()
+    ds = records(folder, index, cycle_length=cycle_length).skip(skip)
     if shuffle_buffer:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(tf_parser(index["spec"], tuple(keys)), num_parallel_calls=autotune, deterministic=deterministic)
+    ds = ds.map(tf_parser(index["spec"], tuple(keys)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if batch_size:
         ds = ds.batch(batch_size, drop_remainder=False)
-    return ds.prefetch(autotune).with_options(options)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def first_examples(folder: str, index: Mapping[str, Any], count: int, *, cycle_length: int = 4) -> list[dict]:
+    """The first `count` examples of `records` order as NumPy (every key, `extra/*` included)."""
+    from mobilekit.data.cache.codec import decode_numpy
+
+    return [decode_numpy(r, index["spec"]) for r in records(folder, index, cycle_length=cycle_length).take(count).as_numpy_iterator()]
 
 
 def split_inputs_targets(ds, input_names: Sequence[str], target_names: Sequence[str]):

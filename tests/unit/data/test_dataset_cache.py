@@ -14,7 +14,7 @@ from mobilekit.core.config import parse_config
 from mobilekit.core.family import get_family
 from mobilekit.data.cache.codec import decode_numpy, encode, spec_of
 from mobilekit.data.cache.store import DatasetStore
-from mobilekit.pipeline.datasets import build_split, split_key
+from mobilekit.data.cache.splits import ensure_split as build_split, split_key
 
 BASE = {"family": "segmentation", "preset": "tiny", "seed": 5,
         "data": {"image_size": [32, 32], "train_samples": 20, "val_samples": 6, "parity_samples": 4},
@@ -80,6 +80,7 @@ def test_streamed_examples_equal_the_in_memory_split(tmp_path):
     with store.using(result.id) as index:
         assert [s["count"] for s in index["shards"]] == [6, 6, 6, 2] and index["spec"]["extra/clicks"]["shape"] == [None, 3]
         batches = list(stream_examples(result.path, index, ("image", "clicks", "mask"), batch_size=8, cycle_length=1))
+        assert len(list(stream_examples(result.path, index, ("mask",), skip=5, shuffle_buffer=64))) == 15
     for key, array in {**split.inputs, **split.targets}.items():
         assert np.array_equal(np.concatenate([b[key].numpy() for b in batches]), array), key
 
