@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from mobilekit.cli import bundle, dataset, optimize, qa
+from mobilekit.cli import bundle, data_service, dataset, optimize, qa
 from mobilekit.cli.build import build_command
 from mobilekit.cli.convert import convert_command
 from mobilekit.cli.coverage import coverage_command
@@ -23,6 +23,7 @@ app.command("doctor")(doctor_command)
 app.command("eval")(eval_command)
 app.add_typer(bundle.app, name="bundle")
 app.add_typer(dataset.app, name="dataset")
+app.add_typer(data_service.app, name="data-service")
 app.add_typer(qa.app, name="qa")
 app.add_typer(predict_app, name="predict")
 app.add_typer(optimize.app, name="optimize")

@@ -55,6 +55,14 @@ class DataConfig(Strict):
     cache_dir: str | None = None  # a path or tf.io.gfile URL; default $MOBILEKIT_DATASET_CACHE or ~/.cache/mobilekit/datasets
     shuffle_buffer: Annotated[int, Field(ge=0, le=1_000_000)] = 1024
     hook_pool: Annotated[int, Field(ge=0, le=100_000)] = 256  # streamed: examples kept in memory for model-in-the-loop hooks
+    shard_examples: Annotated[int, Field(ge=1, le=1_000_000)] = 512  # examples per TFRecord shard of a dataset built for training
+    service: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+:[0-9]{1,5}$")] | None = None  # tf.data service dispatcher host:port
+
+    @model_validator(mode="after")
+    def _service_streams(self) -> "DataConfig":
+        if self.service and not self.stream:
+            raise ValueError("data.service: preprocessing on tf.data service needs data.stream: true")
+        return self
 
 
 class FamilyOptions(Strict):

@@ -9,28 +9,32 @@ from mobilekit.data.cache import files
 from mobilekit.data.cache.codec import tf_parser
 
 
-def records(folder: str, index: Mapping[str, Any], *, cycle_length: int = 4):
-    """The dataset's serialized examples in one deterministic order: shards read in parallel and
-    interleaved round-robin (the same order every time, whatever the parallelism)."""
+def records(folder: str, index: Mapping[str, Any], *, skip_shards: int = 0, cycle_length: int = 4):
+    """The dataset's serialized examples in one deterministic order: shards (after the first
+    `skip_shards`) read in parallel and interleaved round-robin. The source is the list of shard
+    paths, so tf.data service can split an epoch across its workers by file."""
     from mobilekit.core.tf import tf_and_keras
 
     tf, _ = tf_and_keras()
-    paths = [files.join(folder, shard["file"]) for shard in index["shards"]]
-    return tf.data.TFRecordDataset(paths, compression_type=index.get("compression", "GZIP"),
-                                   num_parallel_reads=min(cycle_length, len(paths)))
+    paths = [files.join(folder, shard["file"]) for shard in index["shards"]][skip_shards:]
+    compression = index.get("compression", "GZIP")
+    return tf.data.Dataset.from_tensor_slices(paths).interleave(
+        lambda path: tf.data.TFRecordDataset(path, compression_type=compression),
+        cycle_length=max(1, min(cycle_length, len(paths))), block_length=1,
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def stream_examples(folder: str, index: Mapping[str, Any], keys: Sequence[str], *, batch_size: int | None = None,
-                    shuffle_buffer: int = 0, seed: int = 0, skip: int = 0, cycle_length: int = 4):
+                    shuffle_buffer: int = 0, seed: int = 0, skip_shards: int = 0, cycle_length: int = 4):
     """`tf.data.Dataset` of {key: tensor} (batched when `batch_size`) from the dataset in `folder`,
-    `skip` examples of `records` order left out. Deterministic for `seed`; reshuffled every epoch."""
+    its first `skip_shards` shards left out. Deterministic for `seed`; reshuffled every epoch."""
     from mobilekit.core.tf import tf_and_keras
 
     tf, _ = tf_and_keras()
     missing = [k for k in keys if k not in index["spec"]]
     if missing:
         raise KeyError(f"dataset {index['id']} has no {', '.join(missing)} (it has {', '.join(index['spec'])})")
-    ds = records(folder, index, cycle_length=cycle_length).skip(skip)
+    ds = records(folder, index, skip_shards=skip_shards, cycle_length=cycle_length)
     if shuffle_buffer:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(tf_parser(index["spec"], tuple(keys)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -39,11 +43,15 @@ def stream_examples(folder: str, index: Mapping[str, Any], keys: Sequence[str], 
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def first_examples(folder: str, index: Mapping[str, Any], count: int, *, cycle_length: int = 4) -> list[dict]:
-    """The first `count` examples of `records` order as NumPy (every key, `extra/*` included)."""
+def shard_examples_numpy(folder: str, index: Mapping[str, Any], shards: int) -> list[dict]:
+    """Every example of the first `shards` shards, in file order, as NumPy (`extra/*` keys included)."""
+    from mobilekit.core.tf import tf_and_keras
     from mobilekit.data.cache.codec import decode_numpy
 
-    return [decode_numpy(r, index["spec"]) for r in records(folder, index, cycle_length=cycle_length).take(count).as_numpy_iterator()]
+    tf, _ = tf_and_keras()
+    paths = [files.join(folder, shard["file"]) for shard in index["shards"][:shards]]
+    ds = tf.data.TFRecordDataset(paths, compression_type=index.get("compression", "GZIP"))
+    return [decode_numpy(record, index["spec"]) for record in ds.as_numpy_iterator()]
 
 
 def split_inputs_targets(ds, input_names: Sequence[str], target_names: Sequence[str]):

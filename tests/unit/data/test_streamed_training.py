@@ -22,11 +22,11 @@ def _config(tmp_path, **data):
 def test_an_epoch_streams_every_example_once_with_the_pool_mixed_in(tmp_path):
     from mobilekit.train.streaming import StreamedTrainSplit
 
-    config = _config(tmp_path, hook_pool=5)
+    config = _config(tmp_path, hook_pool=5, shard_examples=4)  # the pool: 2 of 5 shards
     family = get_family("segmentation")
     expected = family.make_split(config, "train")
     with StreamedTrainSplit(family, config) as stream:
-        assert len(stream) == 20 and len(stream.pool) == 5 and len(stream.pool.extras["clicks"]) == 5
+        assert len(stream) == 20 and len(stream.pool) == 8 and len(stream.pool.extras["clicks"]) == 8
         assert all(clicks and clicks[0].positive for clicks in stream.pool.extras["clicks"])
         for epoch in (0, 1):
             batches = list(stream.epoch_dataset(epoch))
@@ -44,7 +44,7 @@ def test_streamed_training_runs_the_click_hook_on_the_pool(tmp_path, monkeypatch
     seen = []
     family = get_family("segmentation")
     monkeypatch.setattr(type(family), "epoch_hooks", lambda self, cfg: (lambda predict, split, epoch, rng: seen.append((epoch, len(split))),))
-    result = train(_config(tmp_path, hook_pool=6), tmp_path / "run")
+    result = train(_config(tmp_path, hook_pool=6, shard_examples=6), tmp_path / "run")
     assert np.isfinite(result.final_loss) and seen == [(0, 6), (1, 6)]
     (entry,) = DatasetStore(tmp_path / "cache").entries()
     assert entry.state == "ready" and entry.index["count"] == 20 and entry.last_used is not None
