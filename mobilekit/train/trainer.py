@@ -14,8 +14,10 @@ import numpy as np
 
 from mobilekit.core import cache
 from mobilekit.core.config import BuildConfig
+from mobilekit.core.errors import InputError
 from mobilekit.core.family import ModelFamily, Split, get_family
 from mobilekit.train.preflight import estimate_dataset, estimate_model, require_memory_within_limit
+from mobilekit.train.distribute import Placement, backup_callback, placement, sharded_by_element
 from mobilekit.train.streaming import StreamedTrainSplit
 
 MODEL_FILE = "model.keras"
@@ -167,7 +169,7 @@ def _write_sidecar(out_dir: Path, sidecar: dict) -> None:
 
 
 def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None, stream: StreamedTrainSplit | None,
-             out_dir: Path, progress: ProgressFn | None) -> tuple[Any, list[float]]:
+             out_dir: Path, progress: ProgressFn | None, where: Placement) -> tuple[Any, list[float]]:
     """Build, compile and fit the model for every epoch, running the epoch hooks between epochs."""
     from mobilekit.core.tf import tf_and_keras
 
@@ -178,7 +180,10 @@ def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None
     if config.training.schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps, alpha=0.02)
     custom_step = family.training_step(config)
-    with tf.distribute.get_strategy().scope():  # the default strategy: CPU, or the GPU when present
+    if where.multi_worker and custom_step is not None:
+        raise InputError(f"the {family.name} family trains with its own training step, which multi-worker training "
+                         "(TF_CONFIG with several workers) does not run yet; train it on one machine")
+    with where.strategy.scope():  # one CPU / GPU, or MultiWorkerMirroredStrategy from TF_CONFIG
         model = family.build_model(config)
         if custom_step is None:
             model.compile(optimizer=keras.optimizers.Adam(rate), loss=dict(family.losses(config)),
@@ -191,6 +196,8 @@ def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None
     refresh_rng = np.random.default_rng([config.seed, 0x5EED])
     predict = _batch_predictor(model, config.training.batch_size * 4)
     fit = _fit_epoch_keras if custom_step is None else _fit_epoch_custom
+    if where.multi_worker:
+        return model, _fit_multi_worker(model, config, train_split, stream, out_dir, steps, progress)
     state = _FitState(model, train_split, config, steps, progress, checkpoint_dir, custom_step, stream=stream)
     losses: list[float] = []
     for epoch in range(config.training.epochs):
@@ -199,6 +206,25 @@ def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None
             for hook in hooks:
                 hook(predict, train_split, epoch, refresh_rng)
     return model, losses
+
+
+def _fit_multi_worker(model, config: BuildConfig, train_split: Split | None, stream: StreamedTrainSplit | None,
+                      out_dir: Path, steps: int, progress: ProgressFn | None) -> list[float]:
+    """All epochs in one `fit` with per-epoch `BackupAndRestore` (a restarted cluster resumes from
+    the last completed epoch). Epoch hooks do not run: they would change the data between epochs
+    on every worker at once, which the backup could not restore."""
+    from mobilekit.core.tf import tf_and_keras
+
+    tf, keras = tf_and_keras()
+    if stream is not None:
+        ds = stream.epoch_dataset(0)  # reshuffled on every pass
+    else:
+        arrays = (train_split.inputs, train_split.targets)
+        ds = (tf.data.Dataset.from_tensor_slices(arrays).shuffle(len(train_split), seed=config.seed, reshuffle_each_iteration=True)
+              .batch(config.training.batch_size))
+    callbacks = [_progress_callback(keras, steps, progress), backup_callback(keras, out_dir)]
+    history = model.fit(sharded_by_element(tf, ds), epochs=config.training.epochs, verbose=0, callbacks=callbacks)
+    return [float(v) for v in history.history["loss"]]  # the epochs run here: fewer after a resume
 
 
 def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = None) -> TrainResult:
@@ -213,6 +239,7 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
 
     from mobilekit.core.tf import seed_everything
 
+    where = placement()  # before any other TensorFlow op: collective ops are configured at start-up
     seed_everything(config.seed)
     family = get_family(config.family)
     require_memory_within_limit(config, f"config {config.bundle.name!r}", estimate_dataset(config))
@@ -220,9 +247,16 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
     with contextlib.ExitStack() as stack:
         stream = stack.enter_context(StreamedTrainSplit(family, config)) if config.data.stream else None
         train_split = family.make_split(config, "train") if stream is None else stream.pool
-        model, losses = _fit_all(config, family, train_split, stream, out_dir, progress)
+        model, losses = _fit_all(config, family, train_split, stream, out_dir, progress, where)
     seconds = time.perf_counter() - started
     final_loss = losses[-1]
+    if not where.chief:  # every worker saves (saving may take part in collectives); only the chief's file stays
+        scratch = out_dir / f".worker-{where.task_index}"
+        scratch.mkdir(parents=True, exist_ok=True)
+        model.save(scratch / MODEL_FILE)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return TrainResult(out_dir / MODEL_FILE, int(model.count_params()), seconds, False, final_loss)
+    shutil.rmtree(out_dir / "backup", ignore_errors=True)  # training completed: nothing left to resume
     model.save(out_dir / MODEL_FILE)
     sidecar = {
         "family": config.family,
@@ -231,6 +265,8 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
         "params": int(model.count_params()),
         "final_loss": final_loss,
         "loss_history": losses,
+        "workers": where.workers,
+        "resumed_from_epoch": config.training.epochs - len(losses),  # > 0: a restarted cluster resumed from its backup
         "config": config.model_dump(mode="json"),
     }
     _write_sidecar(out_dir, sidecar)

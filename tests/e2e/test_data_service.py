@@ -19,7 +19,7 @@ import pytest
 from mobilekit.core.config import parse_config
 from mobilekit.core.family import get_family
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, str]:

@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow
 
 CONFIG = {"family": "segmentation", "preset": "tiny", "seed": 3,
           "data": {"image_size": [32, 32], "train_samples": 48, "val_samples": 8, "parity_samples": 4},
