@@ -144,6 +144,7 @@ class ModelFamily(ABC):
     sources: ClassVar[Registry[Any]]  # `data.source` -> `SourceHandler` (mobilekit.data.sources) yielding the family's samples
     example_options: ClassVar[tuple[str, ...]] = ()  # config paths `iter_examples` reads besides data.* and seed
     examples_version: ClassVar[int] = 1  # bumped when `iter_examples` changes what it yields for the same config
+    example_storage: ClassVar[Mapping[str, str]] = {}  # compact cache encodings by key ("unit8", "unit16"; data/cache/codec.py)
     tolerances: ClassVar[Mapping[str, Any]]  # parity table: target -> numerics -> Tolerance fields
 
     # ---- config

@@ -63,5 +63,6 @@ def dataset_key(family: "ModelFamily", config: "BuildConfig", split: str) -> Dat
         "augment": config.data.augment,
         "options": {path: config_value(config, path) for path in sorted(set(paths))},
         "files": fingerprint(config) if fingerprint else None,
+        "storage": dict(sorted(family.example_storage.items())),
     }
     return DatasetKey(f"{family.name}-{config.data.source}-{split}-{height}x{width}-n{count}", content)

@@ -26,4 +26,4 @@ def ensure_split(config: "BuildConfig", split: str, store: DatasetStore, *, shar
     family = get_family(config.family)
     key = dataset_key(family, config, split)
     return store.build(key, lambda: family.iter_examples(config, split), split_size(config, split),  # type: ignore[arg-type]
-                       shard_examples=shard_examples, progress=progress, on_wait=on_wait)
+                       shard_examples=shard_examples, storage=dict(family.example_storage), progress=progress, on_wait=on_wait)

@@ -142,7 +142,7 @@ class DatasetStore:
 
     # ------------------------------------------------------------------ build / use
     def build(self, key: DatasetKey, examples: Callable[[], Iterator[dict]], total: int, *,
-              shard_examples: int = SHARD_EXAMPLES, on_wait: Callable[[], None] | None = None,
+              shard_examples: int = SHARD_EXAMPLES, storage: dict[str, str] | None = None, on_wait: Callable[[], None] | None = None,
               progress: Callable[[int, int], None] | None = None) -> BuildResult:
         """Make `key`'s dataset ready (built once whoever asks at the same time); `examples()` yields
         its `total` examples in order. An interrupted earlier build's complete shards are kept."""
@@ -150,13 +150,13 @@ class DatasetStore:
         dataset_id, folder = key.id, self.path(key.id)
         with self._lock(dataset_id, fcntl.LOCK_EX, blocking=False) as got:
             if got:
-                return self._build_locked(key, examples, total, shard_examples, progress, started)
+                return self._build_locked(key, examples, total, shard_examples, storage, progress, started)
         if on_wait:
             on_wait()
         with self._lock(dataset_id, fcntl.LOCK_EX):
-            return self._build_locked(key, examples, total, shard_examples, progress, started)
+            return self._build_locked(key, examples, total, shard_examples, storage, progress, started)
 
-    def _build_locked(self, key, examples, total, shard_examples, progress, started) -> BuildResult:
+    def _build_locked(self, key, examples, total, shard_examples, storage, progress, started) -> BuildResult:
         dataset_id, folder = key.id, self.path(key.id)
         if self.is_ready(dataset_id):
             self.touch(dataset_id)
@@ -177,10 +177,10 @@ class DatasetStore:
             target = files.join(folder, shard_name(shard))
             chunk = [next(stream) for _ in range(count)]
             for example in chunk:
-                spec = spec_of(example) if spec is None else spec
+                spec = spec_of(example, storage) if spec is None else spec
                 merge_spec(spec, example)
             if not files.exists(target):
-                self._write_shard(target, chunk)
+                self._write_shard(target, chunk, spec)
             shards.append({"file": shard_name(shard), "count": count, "bytes": files.size(target), "sha256": _sha256(target)})
             done += count
             state.update(written=done, updated=time.time())
@@ -199,14 +199,14 @@ class DatasetStore:
         return BuildResult(dataset_id, folder, True, kept, time.perf_counter() - started)
 
     @staticmethod
-    def _write_shard(target: str, chunk: list[dict]) -> None:
+    def _write_shard(target: str, chunk: list[dict], spec: dict[str, Any]) -> None:
         from mobilekit.core.tf import tf_and_keras
 
         tf, _ = tf_and_keras()
         tmp = f"{target}.tmp-{os.getpid()}"
         with tf.io.TFRecordWriter(tmp, options=tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
             for example in chunk:
-                writer.write(encode(example))
+                writer.write(encode(example, spec))
         files.rename(tmp, target)
 
     @contextlib.contextmanager

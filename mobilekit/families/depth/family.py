@@ -80,6 +80,7 @@ class DepthFamily(ModelFamily):
     presets = PRESETS
     module_names = ("extractor", "depth", "portrait", MAIN_MODULE)
     sources = SOURCES
+    example_storage = {"image": "unit8"}  # 8-bit photos (depth stays float32)
     metrics = tuple(_metric(n) for n in DEPTH_METRICS if n != "portrait_iou") + (MetricSpec("portrait_iou", "higher", bounds=(0.0, 1.0)),)
     task_metrics = {"depth": TaskMetric(MetricSpec("depth_absrel", "lower", bounds=(0.0, None)), aligned_absrel),
                     "portrait": TaskMetric(MetricSpec("portrait_iou", "higher", bounds=(0.0, 1.0)), _portrait_agreement)}

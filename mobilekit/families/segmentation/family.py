@@ -73,6 +73,7 @@ class SegmentationFamily(ModelFamily):
     presets = PRESETS
     sources = SOURCES
     example_options = ("segmentation.clicks",)
+    example_storage = {"image": "unit8", "clicks": "unit16", "mask": "unit8"}  # 8-bit photos and masks; click distances to 1/65535
     metrics = (MetricSpec("iou", "higher", bounds=(0.0, 1.0)), MetricSpec("boundary_f", "higher", bounds=(0.0, 1.0)))
     task_metrics = {"mask": TaskMetric(MetricSpec("mask_iou", "higher", bounds=(0.0, 1.0)), mask_iou)}
 

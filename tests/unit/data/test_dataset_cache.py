@@ -38,6 +38,12 @@ def test_codec_round_trips_dtypes_and_variable_shapes():
     back = decode_numpy(encode(example), spec_of(example))
     for key, value in example.items():
         assert back[key].dtype == value.dtype and back[key].shape == value.shape and np.array_equal(back[key], value)
+    levels = {"photo": (np.arange(12, dtype=np.float32) / 255).reshape(3, 4), "soft": np.linspace(0, 1, 7, dtype=np.float32)}
+    spec = spec_of(levels, {"photo": "unit8", "soft": "unit16"})
+    back = decode_numpy(encode(levels, spec), spec)
+    assert np.array_equal(back["photo"], levels["photo"]) and back["soft"].dtype == np.float32
+    assert np.abs(back["soft"] - levels["soft"]).max() <= 0.5 / 65535 + 1e-7
+    assert len(encode(levels, spec)) < len(encode(levels))
 
 
 def test_identity_follows_exactly_the_options_that_decide_the_content():
@@ -81,8 +87,8 @@ def test_streamed_examples_equal_the_in_memory_split(tmp_path):
         assert [s["count"] for s in index["shards"]] == [6, 6, 6, 2] and index["spec"]["extra/clicks"]["shape"] == [None, 3]
         batches = list(stream_examples(result.path, index, ("image", "clicks", "mask"), batch_size=8, cycle_length=1))
         assert len(list(stream_examples(result.path, index, ("mask",), skip_shards=1, shuffle_buffer=64))) == 14
-    for key, array in {**split.inputs, **split.targets}.items():
-        assert np.array_equal(np.concatenate([b[key].numpy() for b in batches]), array), key
+    for key, array in {**split.inputs, **split.targets}.items():  # 8-bit image and mask exact, clicks to 1/65535
+        np.testing.assert_allclose(np.concatenate([b[key].numpy() for b in batches]), array, rtol=0, atol=8e-6, err_msg=key)
 
 
 def test_gc_by_age_and_size_never_removes_a_dataset_in_use(tmp_path):
