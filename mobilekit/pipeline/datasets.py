@@ -52,10 +52,10 @@ def show_dataset(store: DatasetStore, name: str, *, verify: bool = False) -> dic
 def _verify(store: DatasetStore, entry: EntryStatus) -> list[str]:
     """Shards whose bytes no longer match the index (empty: all good)."""
     from mobilekit.data.cache import files
-    from mobilekit.data.cache.store import _sha256
+    from mobilekit.data.cache.store import file_sha256
 
     return [s["file"] for s in entry.index["shards"]
-            if not files.exists(files.join(entry.path, s["file"])) or _sha256(files.join(entry.path, s["file"])) != s["sha256"]]
+            if not files.exists(files.join(entry.path, s["file"])) or file_sha256(files.join(entry.path, s["file"])) != s["sha256"]]
 
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")

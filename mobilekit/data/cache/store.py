@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator
 
 from mobilekit.core.cache import cache_root
 from mobilekit.core.faults import fault_point
+from mobilekit.core.fsio import sha256_file
 from mobilekit.data.cache import files
 from mobilekit.data.cache.codec import encode, merge_spec, spec_of
 from mobilekit.data.cache.identity import DatasetKey
@@ -147,7 +148,7 @@ class DatasetStore:
         """Make `key`'s dataset ready (built once whoever asks at the same time); `examples()` yields
         its `total` examples in order. An interrupted earlier build's complete shards are kept."""
         started = time.perf_counter()
-        dataset_id, folder = key.id, self.path(key.id)
+        dataset_id = key.id
         with self._lock(dataset_id, fcntl.LOCK_EX, blocking=False) as got:
             if got:
                 return self._build_locked(key, examples, total, shard_examples, storage, progress, started)
@@ -181,7 +182,7 @@ class DatasetStore:
                 merge_spec(spec, example)
             if not files.exists(target):
                 self._write_shard(target, chunk, spec)
-            shards.append({"file": shard_name(shard), "count": count, "bytes": files.size(target), "sha256": _sha256(target)})
+            shards.append({"file": shard_name(shard), "count": count, "bytes": files.size(target), "sha256": file_sha256(target)})
             done += count
             state.update(written=done, updated=time.time())
             files.write_text_atomic(files.join(folder, PROGRESS), json.dumps(state))
@@ -249,12 +250,12 @@ class DatasetStore:
         return results
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """sha256 of a local file or a gfile URL."""
+    if not files.is_url(path):
+        return sha256_file(Path(path))
     digest = hashlib.sha256()
-    if files.is_url(path):
-        digest.update(files._gfile().GFile(path, "rb").read())
-    else:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+    with files._gfile().GFile(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
     return digest.hexdigest()

@@ -125,3 +125,18 @@ def test_show_verify_detects_a_changed_shard_and_cli_input_errors_exit_2(tmp_pat
                         (("gc",), "--older-than"), (("show", "nope"), "no dataset 'nope'")):
         proc = run_cli_in_process("dataset", *args, "--cache", str(tmp_path))
         assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+
+
+def test_a_gfile_url_root_works_like_a_path(tmp_path, monkeypatch):
+    """`ram://` is TensorFlow's in-memory filesystem: the same code paths as gs:// or s3://."""
+    from mobilekit.data.cache.stream import stream_examples
+
+    monkeypatch.setenv("MOBILEKIT_CACHE_DIR", str(tmp_path / "local"))  # where locks of URL roots live
+    store = DatasetStore(f"ram://mobilekit-test-{tmp_path.name}")
+    result = build_split(_config(), "parity", store, shard_examples=3)
+    assert result.built and result.path.startswith("ram://") and not build_split(_config(), "parity", store).built
+    (entry,) = store.entries()
+    assert entry.state == "ready" and entry.index["count"] == 4 and [s["count"] for s in entry.index["shards"]] == [3, 1]
+    with store.using(result.id) as index:
+        assert len(list(stream_examples(result.path, index, ("mask",)))) == 4
+    assert [a for _, a in store.gc(max_bytes=0)] == ["removed"] and store.entries() == []
