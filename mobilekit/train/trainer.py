@@ -17,7 +17,7 @@ from mobilekit.core.config import BuildConfig
 from mobilekit.core.errors import InputError
 from mobilekit.core.family import ModelFamily, Split, get_family
 from mobilekit.train.preflight import estimate_dataset, estimate_model, require_memory_within_limit
-from mobilekit.train.distribute import Placement, backup_callback, placement, sharded_by_element
+from mobilekit.train.distribute import Placement, backup_callback, cluster_from_env, placement, sharded_by_element
 from mobilekit.train.streaming import StreamedTrainSplit
 
 MODEL_FILE = "model.keras"
@@ -231,7 +231,8 @@ def train(config: BuildConfig, out_dir: Path, *, progress: ProgressFn | None = N
     """Train the configured family/preset and write `model.keras` + `model.json` into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     key = training_key(config)
-    if hit := cache.cached_dir("train", key):
+    multi_worker = cluster_from_env()[0] > 1  # every worker must train: a cache hit on one would strand its peers
+    if not multi_worker and (hit := cache.cached_dir("train", key)):
         shutil.copy2(hit / MODEL_FILE, out_dir / MODEL_FILE)
         meta = json.loads((hit / SIDECAR_FILE).read_text())
         _write_sidecar(out_dir, {**meta, "config": config.model_dump(mode="json")})
