@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 
 import yaml  # noqa: E402
 
-BLOCK = 25  # steps per interleaved block
+BLOCK = 25  # real-data steps per interleaved block
+PEER_BLOCK = 5  # constant-batch steps after each block: enough to time the peer without doubling the epoch
 
 
 def write_config(path: Path, samples: int, size: int, batch: int, cache: str) -> Path:
@@ -68,8 +69,8 @@ def child(config_path: str) -> dict:
         block = max(1, min(BLOCK, len(stream) // config.training.batch_size // 8))
         exhausted = False
         while not exhausted:
-            for name, iterator in (("real", real), ("constant", constant)):
-                for _ in range(block):
+            for name, iterator, steps in (("real", real, block), ("constant", constant, max(1, block * PEER_BLOCK // BLOCK))):
+                for _ in range(steps):
                     started = time.perf_counter()
                     try:
                         logs = train_function(iterator)
@@ -119,7 +120,7 @@ def main() -> None:
     if not rows:
         return
     print(f"\nsegmentation `tiny`, {args.size}×{args.size}, batch {args.batch}, one epoch streamed from the cache "
-          f"(interleaved blocks of {BLOCK} steps: real data / one constant batch)")
+          f"(interleaved: blocks of {BLOCK} real-data steps, {PEER_BLOCK} steps on one constant batch)")
     print(f"{'samples':>8} {'cache':>9} {'steps/s real':>13} {'steps/s const':>14} {'ratio':>6} {'RSS model':>10} {'peak RSS':>9}")
     for r in rows:
         print(f"{r['samples']:>8} {r['dataset_bytes'] / 2**30:>7.2f}GB {r['steps_per_s_real']:>13.2f} "
