@@ -12,8 +12,8 @@ from mobilekit.core.errors import EXIT_GATE_FAILED, EXIT_OK
 
 app = typer.Typer(help="Build, list, inspect and garbage-collect cached datasets.", no_args_is_help=True)
 
-CacheOpt = typer.Option(None, "--cache", help="Cache root: a path or any tf.io.gfile URL "
-                        "(default: $MOBILEKIT_DATASET_CACHE, else ~/.cache/mobilekit/datasets).")
+CacheOpt = typer.Option(None, "--cache", help="Cache root: a path or any tf.io.gfile URL (default: the config's "
+                        "data.cache_dir for build, else $MOBILEKIT_DATASET_CACHE, else ~/.cache/mobilekit/datasets).")
 
 
 def _store(cache: Optional[str]):
@@ -55,7 +55,7 @@ def build_command(
         from mobilekit.pipeline.datasets import build_datasets
 
         cfg, _ = load_config(config)
-        store = _store(cache)
+        store = _store(cache or cfg.data.cache_dir)
         results = build_datasets(cfg, split, store, shard_examples=shard_examples, progress=lambda s, d, t: reporter.progress(f"dataset {s}", d, t),
                                  on_wait=lambda s: reporter.stage(f"{s}: another process is building this dataset; waiting"))
         return {"root": store.root, "datasets": [{"id": r.id, "path": r.path, "built": r.built,

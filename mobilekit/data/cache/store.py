@@ -176,12 +176,7 @@ class DatasetStore:
         for shard in range(shard_count):
             count = min(shard_examples, total - shard * shard_examples)
             target = files.join(folder, shard_name(shard))
-            chunk = [next(stream) for _ in range(count)]
-            for example in chunk:
-                spec = spec_of(example, storage) if spec is None else spec
-                merge_spec(spec, example)
-            if not files.exists(target):
-                self._write_shard(target, chunk, spec)
+            spec = self._write_shard(target, stream, count, spec, storage, keep=files.exists(target))
             shards.append({"file": shard_name(shard), "count": count, "bytes": files.size(target), "sha256": file_sha256(target)})
             done += count
             state.update(written=done, updated=time.time())
@@ -200,15 +195,26 @@ class DatasetStore:
         return BuildResult(dataset_id, folder, True, kept, time.perf_counter() - started)
 
     @staticmethod
-    def _write_shard(target: str, chunk: list[dict], spec: dict[str, Any]) -> None:
+    def _write_shard(target: str, stream: Iterator[dict], count: int, spec: dict[str, Any] | None,
+                     storage: dict[str, str] | None, *, keep: bool) -> dict[str, Any]:
+        """Take `count` examples from `stream` into `target` one at a time (written beside, then
+        renamed), widening `spec`; with `keep` the shard is complete already and is only read past."""
         from mobilekit.core.tf import tf_and_keras
 
         tf, _ = tf_and_keras()
         tmp = f"{target}.tmp-{os.getpid()}"
-        with tf.io.TFRecordWriter(tmp, options=tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
-            for example in chunk:
-                writer.write(encode(example, spec))
-        files.rename(tmp, target)
+        with contextlib.ExitStack() as stack:
+            writer = None if keep else stack.enter_context(
+                tf.io.TFRecordWriter(tmp, options=tf.io.TFRecordOptions(compression_type="GZIP")))
+            for _ in range(count):
+                example = next(stream)
+                spec = spec_of(example, storage) if spec is None else spec
+                merge_spec(spec, example)
+                if writer is not None:
+                    writer.write(encode(example, spec))
+        if not keep:
+            files.rename(tmp, target)
+        return spec
 
     @contextlib.contextmanager
     def using(self, dataset_id: str) -> Iterator[dict[str, Any]]:
