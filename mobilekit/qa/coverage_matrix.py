@@ -366,6 +366,8 @@ def _cell_text(row: Row, target: str) -> str:
             text += f" / {cell.psnr:.0f} dB"
         elif cell.max_abs == 0.0:
             text += " / identical"
+        if row.min_psnr < MIN_PSNR_DB:
+            text += f" (≥ {row.min_psnr:.0f} dB: floor-relative, see Notes)"
         return text + (f" ({'; '.join(cell.routes)})" if cell.routes else "")
     return "✗ " + (cell.reason or "failed").replace("|", "\\|")
 
