@@ -243,12 +243,12 @@ class DatasetStore:
                 total -= entry.bytes
         results = []
         for entry in chosen:
-            if dry_run:
-                results.append((entry, "would remove"))
-                continue
             with self._lock(entry.id, fcntl.LOCK_EX, blocking=False) as got:
                 if not got:
                     results.append((entry, "in use, kept"))
+                    continue
+                if dry_run:
+                    results.append((entry, "would remove"))
                     continue
                 files.remove(files.join(entry.path, INDEX))  # not ready from here on
                 files.remove(entry.path)
