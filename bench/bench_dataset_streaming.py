@@ -89,6 +89,34 @@ def child(config_path: str) -> dict:
             "dataset_bytes": stream.index["bytes"]}
 
 
+def child_constant(config_path: str, steps: int) -> dict:
+    """The peer alone: `steps` training steps on one constant batch, no input pipeline; its peak RSS
+    is what training costs without streaming (model, optimizer, activations)."""
+    import mobilekit  # noqa: F401
+    from mobilekit.core.config import load_config
+    from mobilekit.core.family import get_family
+    from mobilekit.core.tf import seed_everything, tf_and_keras
+    from mobilekit.data.cache.splits import config_store, split_key
+    from mobilekit.data.cache.stream import shard_examples_numpy
+
+    tf, keras = tf_and_keras()
+    config, _ = load_config(config_path)
+    seed_everything(0)
+    family = get_family("segmentation")
+    model = family.build_model(config)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=dict(family.losses(config)))
+    train_function = model.make_train_function()
+    store = config_store(config)
+    dataset_id = split_key(config, "train").id
+    with store.using(dataset_id) as index:
+        examples = shard_examples_numpy(store.path(dataset_id), index, 1)[: config.training.batch_size]
+    batch = family.assemble_split(config, examples)
+    constant = iter(tf.data.Dataset.from_tensors((batch.inputs, batch.targets)).repeat())
+    for _ in range(steps):
+        float(train_function(constant)["loss"])
+    return {"steps": steps, "peak_rss_mb": peak_rss_mb()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, nargs="+", default=[5000, 20000])
@@ -97,9 +125,13 @@ def main() -> None:
     parser.add_argument("--cache", default=None, help="dataset cache root (default: the user's cache)")
     parser.add_argument("--build-only", action="store_true", help="build the datasets and stop")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-constant", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child)))
+        return
+    if args.child_constant:
+        print(json.dumps(child_constant(args.child_constant, 200)))
         return
     cache = args.cache or os.environ.get("MOBILEKIT_DATASET_CACHE") or str(Path.home() / ".cache/mobilekit/datasets")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))}
@@ -116,16 +148,20 @@ def main() -> None:
                 continue
             out = subprocess.run([sys.executable, __file__, "--child", str(config)], check=True, env=env,
                                  capture_output=True, text=True).stdout
-            rows.append({**json.loads(out.strip().splitlines()[-1]), "build_s": build_s})
+            peer = subprocess.run([sys.executable, __file__, "--child-constant", str(config)], check=True, env=env,
+                                  capture_output=True, text=True).stdout
+            rows.append({**json.loads(out.strip().splitlines()[-1]), "build_s": build_s,
+                         "peer_peak_rss_mb": json.loads(peer.strip().splitlines()[-1])["peak_rss_mb"]})
     if not rows:
         return
     print(f"\nsegmentation `tiny`, {args.size}×{args.size}, batch {args.batch}, one epoch streamed from the cache "
           f"(interleaved: blocks of {BLOCK} real-data steps, {PEER_BLOCK} steps on one constant batch)")
-    print(f"{'samples':>8} {'cache':>9} {'steps/s real':>13} {'steps/s const':>14} {'ratio':>6} {'RSS model':>10} {'peak RSS':>9}")
+    print(f"{'samples':>8} {'cache':>9} {'steps/s real':>13} {'steps/s const':>14} {'ratio':>6} {'RSS model':>10} "
+          f"{'peak RSS':>9} {'peak RSS, constant batch only':>30}")
     for r in rows:
         print(f"{r['samples']:>8} {r['dataset_bytes'] / 2**30:>7.2f}GB {r['steps_per_s_real']:>13.2f} "
               f"{r['steps_per_s_constant']:>14.2f} {r['steps_per_s_real'] / r['steps_per_s_constant']:>6.2f} "
-              f"{r['rss_after_model_mb']:>8.0f}MB {r['peak_rss_mb']:>7.0f}MB")
+              f"{r['rss_after_model_mb']:>8.0f}MB {r['peak_rss_mb']:>7.0f}MB {r['peer_peak_rss_mb']:>28.0f}MB")
     print(json.dumps(rows))
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mobilekit.core.family import EXTRA_PREFIX, ModelFamily, Split
 from mobilekit.data.cache.splits import config_store, ensure_split
-from mobilekit.data.cache.stream import shard_examples_numpy, stream_examples
+from mobilekit.data.cache.stream import PREFETCH, shard_examples_numpy, stream_examples
 
 if TYPE_CHECKING:
     from mobilekit.core.config import BuildConfig
@@ -84,7 +84,7 @@ class StreamedTrainSplit(contextlib.AbstractContextManager):
                 ds = pool
         inputs, targets = self.input_names, self.target_names
         ds = ds.batch(self.config.training.batch_size).map(lambda ex: ({k: ex[k] for k in inputs}, {k: ex[k] for k in targets}))
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return ds.prefetch(PREFETCH)
 
     def __exit__(self, *exc) -> None:
         self._in_use.__exit__(*exc)

@@ -3,10 +3,17 @@ parallel, shuffled with a bounded buffer, batched and prefetched. Memory is boun
 shuffle buffer and prefetch depth, never by the dataset's size."""
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping, Sequence
 
 from mobilekit.data.cache import files
 from mobilekit.data.cache.codec import tf_parser
+
+
+# Fixed, small parallelism and prefetch depth rather than AUTOTUNE, whose buffers may grow to a share
+# of the machine's RAM: the pipeline's memory stays a small constant (decoding is cheap next to a step).
+PARALLEL_CALLS = max(1, min(4, os.cpu_count() or 1))
+PREFETCH = 2
 
 
 def records(folder: str, index: Mapping[str, Any], *, skip_shards: int = 0, cycle_length: int = 4):
@@ -21,7 +28,7 @@ def records(folder: str, index: Mapping[str, Any], *, skip_shards: int = 0, cycl
     return tf.data.Dataset.from_tensor_slices(paths).interleave(
         lambda path: tf.data.TFRecordDataset(path, compression_type=compression),
         cycle_length=max(1, min(cycle_length, len(paths))), block_length=1,
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        num_parallel_calls=max(1, min(cycle_length, len(paths))), deterministic=True)
 
 
 def stream_examples(folder: str, index: Mapping[str, Any], keys: Sequence[str], *, batch_size: int | None = None,
@@ -37,10 +44,10 @@ def stream_examples(folder: str, index: Mapping[str, Any], keys: Sequence[str], 
     ds = records(folder, index, skip_shards=skip_shards, cycle_length=cycle_length)
     if shuffle_buffer:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(tf_parser(index["spec"], tuple(keys)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(tf_parser(index["spec"], tuple(keys)), num_parallel_calls=PARALLEL_CALLS, deterministic=True)
     if batch_size:
         ds = ds.batch(batch_size, drop_remainder=False)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(PREFETCH)
 
 
 def shard_examples_numpy(folder: str, index: Mapping[str, Any], shards: int) -> list[dict]:
