@@ -43,21 +43,29 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child(config_path: str) -> dict:
-    """One epoch, real batches interleaved with constant-batch steps; reports steps/s and peak RSS."""
+def compiled_model(config_path: str):
+    """(config, family, train function) of the segmentation model, seeded and compiled."""
     import mobilekit  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
     from mobilekit.core.config import load_config
     from mobilekit.core.family import get_family
     from mobilekit.core.tf import seed_everything, tf_and_keras
-    from mobilekit.train.streaming import StreamedTrainSplit
 
-    tf, keras = tf_and_keras()
+    _, keras = tf_and_keras()
     config, _ = load_config(config_path)
     seed_everything(0)
     family = get_family("segmentation")
     model = family.build_model(config)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=dict(family.losses(config)))
-    train_function = model.make_train_function()
+    return config, family, model.make_train_function()
+
+
+def child(config_path: str) -> dict:
+    """One epoch, real batches interleaved with constant-batch steps; reports steps/s and peak RSS."""
+    from mobilekit.core.tf import tf_and_keras
+    from mobilekit.train.streaming import StreamedTrainSplit
+
+    config, family, train_function = compiled_model(config_path)
+    tf, _ = tf_and_keras()
     rss_model = peak_rss_mb()
     with StreamedTrainSplit(family, config) as stream:
         real = iter(stream.epoch_dataset(0))
@@ -92,20 +100,12 @@ def child(config_path: str) -> dict:
 def child_constant(config_path: str, steps: int) -> dict:
     """The peer alone: `steps` training steps on one constant batch, no input pipeline; its peak RSS
     is what training costs without streaming (model, optimizer, activations)."""
-    import mobilekit  # noqa: F401
-    from mobilekit.core.config import load_config
-    from mobilekit.core.family import get_family
-    from mobilekit.core.tf import seed_everything, tf_and_keras
+    from mobilekit.core.tf import tf_and_keras
     from mobilekit.data.cache.splits import config_store, split_key
     from mobilekit.data.cache.stream import shard_examples_numpy
 
-    tf, keras = tf_and_keras()
-    config, _ = load_config(config_path)
-    seed_everything(0)
-    family = get_family("segmentation")
-    model = family.build_model(config)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=dict(family.losses(config)))
-    train_function = model.make_train_function()
+    config, family, train_function = compiled_model(config_path)
+    tf, _ = tf_and_keras()
     store = config_store(config)
     dataset_id = split_key(config, "train").id
     with store.using(dataset_id) as index:

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from mobilekit.qa.coverage_matrix import REDUCED, TARGETS, failures, render_markdown, run_matrix
+from mobilekit.qa.coverage_matrix import REDUCED, TARGETS, run_matrix
+from mobilekit.qa.coverage_report import failures, render_markdown
 from mobilekit.qa.zoo import application_names, entries
 
 pytestmark = pytest.mark.slow
