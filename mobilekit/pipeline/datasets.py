@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from mobilekit.core.errors import InputError
-from mobilekit.data.cache.splits import ensure_split, split_key  # noqa: F401 (re-exported for callers)
+from mobilekit.data.cache.splits import ensure_split
 from mobilekit.data.cache.store import SHARD_EXAMPLES, BuildResult, DatasetStore, EntryStatus
 from mobilekit.data.sources import SPLITS
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mobilekit.core.family import EXTRA_PREFIX, ModelFamily, Split
 from mobilekit.data.cache.splits import config_store, ensure_split
-from mobilekit.data.cache.stream import PREFETCH, shard_examples_numpy, stream_examples
+from mobilekit.data.cache.stream import PREFETCH, shard_examples_numpy, split_inputs_targets, stream_examples
 
 if TYPE_CHECKING:
     from mobilekit.core.config import BuildConfig
@@ -82,8 +82,7 @@ class StreamedTrainSplit(contextlib.AbstractContextManager):
                                                           stop_on_empty_dataset=False)
             else:
                 ds = pool
-        inputs, targets = self.input_names, self.target_names
-        ds = ds.batch(self.config.training.batch_size).map(lambda ex: ({k: ex[k] for k in inputs}, {k: ex[k] for k in targets}))
+        ds = split_inputs_targets(ds.batch(self.config.training.batch_size), self.input_names, self.target_names)
         return ds.prefetch(PREFETCH)
 
     def __exit__(self, *exc) -> None:

@@ -191,13 +191,13 @@ def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None
         else:
             custom_step.build(model, config, rate)
     require_memory_within_limit(config, f"config {config.bundle.name!r}", estimate_model(config, model, estimate_dataset(config)))
+    if where.multi_worker:
+        return model, _fit_multi_worker(model, config, train_split, stream, out_dir, steps, progress)
     checkpoint_dir = out_dir / "checkpoints" if config.training.checkpoints else None
     hooks = family.epoch_hooks(config) if train_split is not None else ()  # streamed without a hook pool: none
     refresh_rng = np.random.default_rng([config.seed, 0x5EED])
     predict = _batch_predictor(model, config.training.batch_size * 4)
     fit = _fit_epoch_keras if custom_step is None else _fit_epoch_custom
-    if where.multi_worker:
-        return model, _fit_multi_worker(model, config, train_split, stream, out_dir, steps, progress)
     state = _FitState(model, train_split, config, steps, progress, checkpoint_dir, custom_step, stream=stream)
     losses: list[float] = []
     for epoch in range(config.training.epochs):

@@ -232,8 +232,9 @@ class DatasetStore:
         holds at most `max_bytes`; a dataset in use or being built is never removed. Returns
         (entry, "removed" | "would remove" | "in use, kept")."""
         now = time.time() if now is None else now
-        entries = sorted((e for e in self.entries() if e.state != "building"), key=lambda e: e.last_used or 0.0)
-        total = sum(e.bytes for e in self.entries())
+        every = self.entries()
+        entries = sorted((e for e in every if e.state != "building"), key=lambda e: e.last_used or 0.0)
+        total = sum(e.bytes for e in every)
         chosen = []
         for entry in entries:
             stale = older_than_s is not None and now - (entry.last_used or 0.0) > older_than_s
