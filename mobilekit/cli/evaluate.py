@@ -75,3 +75,24 @@ def predict_depth_command(
                        strength=strength, max_radius=max_radius)
 
     run_command(action, json_mode, quiet, lambda s: "\n".join(f"{k}: {v}" for k, v in s.items()))
+
+
+@predict_app.command("inpaint")
+def predict_inpaint_command(
+    model: Path = typer.Option(..., "--model", "-m", help=".keras / SavedModel reference, .tflite, or .mlpackage of the inpainting family."),
+    image: Path = typer.Option(..., "--image", "-i", help=IMAGE_HELP),
+    mask: Path = typer.Option(..., "--mask", help="Lossless PNG of the photo's size (as displayed): white (>= 128) = remove."),
+    out: Path = typer.Option(Path("inpainted.png"), "--out", "-o", help="Result, must end in .png; pixels outside the mask are the photo's."),
+    highres: str = typer.Option("both", "--highres", help="two-step | shrink | both | crop | resize | none (see docs/inpainting.md)."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
+    json_mode: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Remove what the mask marks from a photo of any size."""
+
+    def action(reporter):
+        from mobilekit.pipeline.predict import predict
+
+        return predict("inpainting", model, trust=trust_model, image=image, mask=mask, out=out, highres=highres)
+
+    run_command(action, json_mode, quiet, lambda s: "\n".join(f"{k}: {v}" for k, v in s.items()))

@@ -74,7 +74,14 @@ class TaskMetric:
     (segmentation: mask IoU), computed per output by parity and device QA."""
 
     spec: MetricSpec
-    agreement: Callable[[np.ndarray, np.ndarray], float]  # (reference batch, candidate batch) -> value
+    agreement: Callable[..., float]  # (reference batch, candidate batch[, inputs]) -> value
+    uses_inputs: bool = False  # agreement also takes the batch's inputs by name (e.g. the hole mask)
+
+    def value(self, reference: np.ndarray, candidate: np.ndarray, inputs: Mapping[str, np.ndarray] | None) -> float | None:
+        """The agreement, or None when it needs inputs that were not given."""
+        if self.uses_inputs:
+            return None if inputs is None else float(self.agreement(reference, candidate, inputs))
+        return float(self.agreement(reference, candidate))
 
 
 @dataclass
@@ -238,6 +245,7 @@ class ModelFamily(ABC):
 FAMILIES: Registry[ModelFamily] = Registry("model family")
 FAMILIES.register_lazy("segmentation", "mobilekit.families.segmentation:SEGMENTATION")
 FAMILIES.register_lazy("depth", "mobilekit.families.depth:DEPTH")
+FAMILIES.register_lazy("inpainting", "mobilekit.families.inpainting:INPAINTING")
 
 
 def get_family(name: str) -> ModelFamily:

@@ -159,3 +159,48 @@ class ResizeArea(_Resize):
     def op_site(self, x) -> OpSite:
         return self._site(x, {"size": self.size, "align_corners": False})
 
+
+
+@keras.saving.register_keras_serializable(package="mobilekit")
+class PartialConv2D(keras.layers.Layer):
+    """Partial convolution (Liu et al. 2018) on `[x, mask]` (mask: 1 channel, 1 = valid) → `[out, new_mask]`.
+
+    out = W·(X⊙M)·(sum(1)/sum(M)) + b where the window holds any valid pixel, else 0; the new mask
+    is 1 wherever the window held a valid pixel. Written with convolutions, products, `maximum`,
+    `minimum` and a division, which Core ML, TFLite and ONNX all convert natively."""
+
+    def __init__(self, filters: int, kernel_size: int, strides: int = 1, dilation_rate: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.strides, self.dilation_rate = int(filters), int(kernel_size), int(strides), int(dilation_rate)
+        self.window = float(self.kernel_size * self.kernel_size)
+
+    def build(self, input_shape):
+        channels = int(input_shape[0][-1])
+        k = self.kernel_size
+        self.kernel = self.add_weight(name="kernel", shape=(k, k, channels, self.filters), initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+        self.ones = tf.constant(np.ones((k, k, 1, 1), np.float32))
+        super().build(input_shape)
+
+    def _conv(self, x, kernel):
+        return tf.nn.conv2d(x, kernel, strides=self.strides, padding="SAME", dilations=self.dilation_rate)
+
+    def call(self, inputs):
+        x, mask = inputs
+        count = self._conv(mask, self.ones)  # valid pixels per window
+        new_mask = tf.minimum(count, 1.0)
+        ratio = self.window / tf.maximum(count, 1.0) * new_mask
+        out = (self._conv(x * mask, self.kernel) * ratio + self.bias) * new_mask
+        return [out, new_mask]
+
+    def compute_output_shape(self, input_shape):
+        x_shape = tf.TensorShape(input_shape[0])
+        h, w = x_shape[1], x_shape[2]
+        h = None if h is None else -(-h // self.strides)
+        w = None if w is None else -(-w // self.strides)
+        return [tf.TensorShape((x_shape[0], h, w, self.filters)), tf.TensorShape((x_shape[0], h, w, 1))]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides, dilation_rate=self.dilation_rate)
+        return config

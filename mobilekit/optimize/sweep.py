@@ -228,7 +228,8 @@ def _measure(name: str, producer, references: dict, split, result: SweepResult, 
         candidate = runner.run(artifact.path, split.inputs, source.io)
         tolerance = tolerance_for(source.family, variant.target, variant.numerics, source.config)
         parity = compare_outputs(references[variant.training_pass], candidate, tolerance, target=variant.target,
-                                 precision=variant.numerics, runner=runner.name, task_metrics=source.family.task_metrics)
+                                 precision=variant.numerics, runner=runner.name, task_metrics=source.family.task_metrics,
+                                 inputs=split.inputs)
         row.parity = _parity_summary(parity)
         row.metrics = source.family.score_outputs(candidate, split)
         row.metric = row.metrics[result.metric]

@@ -88,7 +88,8 @@ def _nonfinite_reference(name: str, reference: np.ndarray, candidate: np.ndarray
 
 def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, np.ndarray], tolerance: Tolerance, *,
                     target: str, precision: str, runner: str,
-                    task_metrics: Mapping[str, "TaskMetric"] | None = None) -> ParityResult:
+                    task_metrics: Mapping[str, "TaskMetric"] | None = None,
+                    inputs: Mapping[str, np.ndarray] | None = None) -> ParityResult:
     """Names, then shapes, then values of every output under its own tolerance (`Tolerance.for_output`),
     then the family's task metric of each output that has one. NaN/Inf never pass: in the reference
     the failure says the reference model is broken (not the candidate), in the candidate alone it
@@ -127,7 +128,10 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
         if name not in reference or not (finite(reference[name]) and finite(candidate[name])):
             continue
         kind, bound = _task_bound(tolerance.for_output(name), metric.spec.higher_is_better)
-        value = float(metric.agreement(reference[name], candidate[name]))
+        value = metric.value(reference[name], candidate[name], inputs)
+        if value is None:
+            result.checks.append(f"- task metric {metric.spec.name} of {name}: not computed (it needs the inputs)")
+            continue
         ok = bound is None or metric.spec.within(value, bound)
         all_ok &= ok
         result.task_metrics.append({"output": name, "name": metric.spec.name, "value": value, "direction": metric.spec.direction,

@@ -108,7 +108,7 @@ def verify_custom_layer_artifact(ctx, artifact, inputs: dict[str, np.ndarray], r
     found = sorted(layer["class_name"] for layer in layers)
     candidate = run_pre_backend_program(ctx.model, ctx.io, inputs)
     result = compare_outputs(reference, candidate, tolerance, target="coreml", precision=artifact.precision,
-                             runner=RUNNER, task_metrics=ctx.family.task_metrics if ctx.family else None)
+                             runner=RUNNER, task_metrics=ctx.family.task_metrics if ctx.family else None, inputs=inputs)
     result.candidate_outputs = candidate
     ok = found == planned
     result.checks.insert(0, f"{'✓' if ok else '✗'} custom layers in {path.name}: {found} (planned {planned})")

@@ -41,7 +41,7 @@ def verify_artifact(ctx: ModelContext, artifact: Path, precision: str, inputs: d
         return not_run(target, precision, tolerance, "; ".join(skipped) or f"no runner registered for {target}")
     candidate = chosen.run(artifact, inputs, ctx.io, function)
     result = compare_outputs(reference, candidate, tolerance, target=target, precision=precision, runner=chosen.name,
-                             task_metrics=ctx.family.task_metrics if ctx.family else None)
+                             task_metrics=ctx.family.task_metrics if ctx.family else None, inputs=inputs)
     result.candidate_outputs = candidate
     if function:
         result.note = f"function {function!r} of a multifunction package"

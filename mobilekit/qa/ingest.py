@@ -129,14 +129,16 @@ def ingest(bundle: Path, outputs_dir: Path, *, artifact: str | None = None, repo
     family = family_or_none(goldens.manifest.get("family", ""))
     task = family.task_metrics if family else None
 
-    def judge(ref: dict[str, np.ndarray], cand: dict[str, np.ndarray]) -> ParityResult:
-        return compare_outputs(ref, cand, tolerance, target=target, precision=precision, runner=runner, task_metrics=task)
+    def judge(ref: dict[str, np.ndarray], cand: dict[str, np.ndarray], window: slice = slice(None)) -> ParityResult:
+        inputs = {n: a[window] for n, a in goldens.inputs.items()}
+        return compare_outputs(ref, cand, tolerance, target=target, precision=precision, runner=runner, task_metrics=task,
+                               inputs=inputs)
 
     overall = judge(goldens.expected, run.outputs)
     per_case: list[tuple[str, ParityResult, slice]] = []
     for i, case in enumerate(goldens.cases):
         window = slice(i, i + 1)
-        result = judge({n: a[window] for n, a in goldens.expected.items()}, {n: a[window] for n, a in run.outputs.items()})
+        result = judge({n: a[window] for n, a in goldens.expected.items()}, {n: a[window] for n, a in run.outputs.items()}, window)
         per_case.append((case, result, window))
     passed = overall.passed and all(r.passed for _, r, _ in per_case)
     summary: dict[str, Any] = {

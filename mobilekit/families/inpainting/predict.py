@@ -1,0 +1,90 @@
+"""Object removal on a user's photo: check the mask, then run a high-resolution strategy
+(`highres.py`) around the model, and write the result. Pixels outside the mask are the photo's,
+bit for bit.
+
+The converted models have a fixed input size (the model's own resolution); a strategy that asks
+for another working size (IOPaint's crop at crop size, resize at 1280 px) gets the model run on
+that image resized to the model's size and the result resized back (area down, bicubic up), which
+is what an app with a fixed-size Core ML / TFLite model does."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from mobilekit.core.errors import InputError
+from mobilekit.data.image_io import check_outputs, decode_image, load_photo, write_png
+
+IMAGE_SUFFIXES = (".png",)
+
+
+def _resized(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """float32 (H, W, C) resized to `size` (h, w) channel by channel: area (box) down, bicubic up."""
+    from PIL import Image
+
+    h, w = size
+    method = Image.BOX if h <= x.shape[0] and w <= x.shape[1] else Image.BICUBIC
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c], np.float32)).resize((w, h), method), np.float32)
+                     for c in range(x.shape[2])], axis=2)
+
+
+def model_inpaint(predictor) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """An `InpaintFn` over a fixed-size predictor (see the module docstring)."""
+    size = (predictor.height, predictor.width)
+
+    def inpaint(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        shape = image.shape[:2]
+        small, small_hole = image, hole
+        if shape != size:
+            small = np.clip(_resized(image, size), 0.0, 1.0)
+            small_hole = (_resized(hole[..., None].astype(np.float32), size)[..., 0] > 0.0).astype(np.float32)
+        out = predictor.predict({"image": small[None].astype(np.float32), "mask": small_hole[None, ..., None].astype(np.float32)})
+        filled = np.asarray(out["inpainted"][0], np.float32)
+        if not np.isfinite(filled).all():
+            raise InputError(f"the model produced non-finite values (NaN/Inf) on this photo (runner {predictor.runner}); nothing was written")
+        if shape != size:
+            filled = np.clip(_resized(filled, shape), 0.0, 1.0)
+        return np.where(hole[..., None] > 0.5, filled, image)
+
+    return inpaint
+
+
+def load_mask(path: Path, image_shape: tuple[int, ...]) -> tuple[np.ndarray, list[str]]:
+    """The user's mask (a lossless PNG, white = remove) as bool (H, W), checked against the photo."""
+    from mobilekit.families.inpainting.highres import check_mask
+
+    im = decode_image(path, "--mask", lossless=True).image
+    if im.mode.startswith("I"):  # 16-bit grayscale: scaled to [0, 1], not clipped
+        values = np.asarray(im, np.float64) / 65535.0
+    elif im.mode in ("RGBA", "LA", "PA") and not np.asarray(im.convert("L")).any():
+        values = np.asarray(im.getchannel("A"))  # a black image whose alpha marks the hole
+    else:
+        values = np.asarray(im.convert("L"))
+    return check_mask(values, image_shape, str(path))
+
+
+def predict_inpaint(load_predictor: Callable[[], Any], image_path: Path, mask_path: Path, out: Path, *,
+                    strategy: str = "both") -> dict[str, Any]:
+    """Remove what `mask_path` marks from `image_path` and write `out` (PNG). Every argument is
+    checked before the model is loaded; an empty mask writes the photo unchanged."""
+    from mobilekit.families.inpainting.highres import STRATEGIES, remove_object
+
+    image_path, mask_path, out = Path(image_path), Path(mask_path), Path(out)
+    if strategy not in STRATEGIES:
+        raise InputError(f"--highres {strategy!r} is not a strategy; accepted: {', '.join(STRATEGIES.names())}")
+    check_outputs([("--out", out)], {"--image": image_path, "--mask": mask_path}, IMAGE_SUFFIXES,
+                  "a lossless PNG; pixels outside the mask stay bit-identical")
+    photo = load_photo(image_path, "--image")
+    pixels = np.array(photo.as_uint8(), dtype=np.uint8)
+    hole, notes = load_mask(mask_path, pixels.shape)
+    summary: dict[str, Any] = {"out": str(out), "image_size": [photo.width, photo.height], "strategy": strategy,
+                               "hole_ratio": float(hole.mean()), "notes": notes}
+    if not hole.any():
+        write_png(out, pixels)
+        return {**summary, "runner": None}
+    predictor = load_predictor()
+    result = remove_object(pixels, hole, model_inpaint(predictor), strategy=strategy,
+                           model_size=(predictor.height, predictor.width))
+    write_png(out, result)
+    return {**summary, "runner": predictor.runner, "model_size": [predictor.height, predictor.width]}
