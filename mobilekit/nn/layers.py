@@ -204,3 +204,43 @@ class PartialConv2D(keras.layers.Layer):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides, dilation_rate=self.dilation_rate)
         return config
+
+
+@keras.saving.register_keras_serializable(package="mobilekit")
+class PushPullFill(keras.layers.Layer):
+    """A smooth fill of the unknown pixels from the known ones (pull-push over a 2× pyramid):
+    `[image, valid] → fill`, equal to `image` where `valid` is 1.
+
+    Pull: average-pool image·valid and valid `levels` times. Push, coarse to fine:
+    fill = w·(Σ image·valid / Σ valid) + (1 − w)·bilinear-up(coarser fill), w = min(4·Σ valid, 1)
+    (the share of known pixels under a cell decides how much it trusts itself). Average pooling,
+    bilinear resizes, products, `minimum`/`maximum` and a division: native on every target."""
+
+    def __init__(self, levels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.levels = int(levels)
+
+    def call(self, inputs):
+        image, valid = inputs
+        pyramid = [(image * valid, valid)]
+        for _ in range(self.levels):
+            num, den = pyramid[-1]
+            pyramid.append((tf.nn.avg_pool2d(num, 2, 2, "VALID"), tf.nn.avg_pool2d(den, 2, 2, "VALID")))
+        fill = None
+        for num, den in reversed(pyramid):
+            mean = num / tf.maximum(den, 1e-6)
+            if fill is None:
+                fill = mean
+                continue
+            weight = tf.minimum(den * 4.0, 1.0)
+            up = tf.image.resize(fill, (int(num.shape[1]), int(num.shape[2])), method="bilinear")
+            fill = weight * mean + (1.0 - weight) * up
+        return fill
+
+    def compute_output_shape(self, input_shape):
+        return tf.TensorShape(input_shape[0])
+
+    def get_config(self):
+        config = super().get_config()
+        config["levels"] = self.levels
+        return config

@@ -30,7 +30,7 @@ from mobilekit.shaders.reference import F32, area_coverage, bicubic_coeffs
 
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
 MIN_CONTEXT_PX = 32
-CONTEXT_FRACTION = 0.5
+CONTEXT_FRACTION = 0.1
 _BAND_SOURCE_ROWS = 256  # source rows converted to float32 at a time
 
 
@@ -183,7 +183,7 @@ def _shift_inward(lo: int, hi: int, limit: int) -> tuple[int, int]:
 
 
 def context_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(n, 4) boxes grown by max(32 px, 50 % of their size) on each side, clipped to the image."""
+    """(n, 4) boxes grown by max(32 px, 10 % of their size) on each side, clipped to the image."""
     size = np.stack([boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
     margin = np.maximum(MIN_CONTEXT_PX, np.ceil(size * CONTEXT_FRACTION).astype(np.int64))
     lo = np.maximum(boxes[:, :2] - margin, 0)

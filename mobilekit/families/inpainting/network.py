@@ -2,8 +2,11 @@
 discriminators. Both generators take `image` (RGB in [0, 1]) and `mask` (1 = hole) and return
 `inpainted`: the prediction inside the hole composited over the untouched pixels outside it.
 
-Ops were chosen to convert cleanly to Core ML, TFLite and ONNX: plain and dilated convolutions,
-ELU / ReLU, nearest-neighbour upsampling, concatenation and products. GMCNN's 7×7 and 5×5 columns
+Both start from a smooth pull-push fill of the hole (`mobilekit.nn.layers.PushPullFill`) and learn a
+correction to it, so even a briefly trained generator is never worse than a smooth interpolation
+of the known pixels. Ops were chosen to convert cleanly to Core ML, TFLite and ONNX: plain and
+dilated convolutions, ELU / ReLU, average pooling, nearest and bilinear upsampling, concatenation,
+products and a division. GMCNN's 7×7 and 5×5 columns
 keep their kernel sizes; its ID-MRF loss is replaced by discriminator feature matching (there is
 no pretrained VGG here). Partial convolution is `mobilekit.nn.layers.PartialConv2D`, written with
 convolutions, `minimum`/`maximum` and a division."""
@@ -38,13 +41,31 @@ def _column(keras, x, kernel: int, widths: list[int], dilations: list[int]):
     return conv(keras.layers.UpSampling2D(2, interpolation="nearest", name=f"col{kernel}_up2")(h), full, "dec2")
 
 
+def coarse_fill(keras, masked, valid):
+    """The pull-push fill of the hole from the known pixels (`mobilekit.nn.layers.PushPullFill`)."""
+    import math
+
+    from mobilekit.nn.layers import PushPullFill
+
+    levels = int(math.log2(min(int(masked.shape[1]), int(masked.shape[2]))))
+    return PushPullFill(levels, name="coarse_fill")([masked, valid])
+
+
+def _residual_output(keras, h, coarse):
+    """raw = clip(coarse fill + a learned correction, 0, 1)."""
+    correction = keras.layers.Conv2D(3, 3, padding="same", kernel_initializer="zeros", name="correction")(h)  # starts at the fill
+    return keras.layers.ReLU(max_value=1.0, name=RAW_LAYER)(keras.layers.Add(name="corrected")([coarse, correction]))
+
+
 def build_multicolumn(keras, image, mask, preset: InpaintingPreset):
     keep = keras.layers.Rescaling(-1.0, offset=1.0, name="keep")(mask)
-    x = keras.layers.Concatenate(name="masked_input")([keras.layers.Multiply(name="masked_image")([image, keep]), mask])
+    masked = keras.layers.Multiply(name="masked_image")([image, keep])
+    coarse = coarse_fill(keras, masked, keep)
+    x = keras.layers.Concatenate(name="masked_input")([masked, mask, coarse])
     columns = [_column(keras, x, k, preset.widths, preset.dilations) for k in COLUMN_KERNELS]
     h = keras.layers.Concatenate(name="columns")(columns)
     h = keras.layers.Conv2D(preset.widths[0], 3, padding="same", activation="elu", name="fuse")(h)
-    return keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid", name=RAW_LAYER)(h)
+    return _residual_output(keras, h, coarse)
 
 
 def build_pconv_unet(keras, image, mask, preset: InpaintingPreset):
@@ -55,7 +76,8 @@ def build_pconv_unet(keras, image, mask, preset: InpaintingPreset):
 
     valid = keras.layers.Rescaling(-1.0, offset=1.0, name="keep")(mask)
     masked = keras.layers.Multiply(name="masked_image")([image, valid])  # the hole's content never reaches a skip
-    skips = [(masked, valid)]
+    coarse = coarse_fill(keras, masked, valid)
+    skips = [(keras.layers.Concatenate(name="skip0_fill")([masked, coarse]), valid)]  # the last decoder layer sees the fill
     x, m = masked, valid
     for i, width in enumerate(preset.widths):
         kernel = 7 if i == 0 else 5 if i == 1 else 3
@@ -72,7 +94,7 @@ def build_pconv_unet(keras, image, mask, preset: InpaintingPreset):
         out_width = widths[i - 1] if i > 1 else preset.widths[0]
         x, m = PartialConv2D(out_width, 3, name=f"dec{i}")([x, m])
         x = keras.layers.LeakyReLU(0.2, name=f"dec{i}_act")(x)
-    return keras.layers.Conv2D(3, 1, activation="sigmoid", name=RAW_LAYER)(x)
+    return _residual_output(keras, x, coarse)
 
 
 GENERATORS = {"multicolumn": build_multicolumn, "pconv": build_pconv_unet}

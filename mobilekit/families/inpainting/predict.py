@@ -3,9 +3,10 @@
 bit for bit.
 
 The converted models have a fixed input size (the model's own resolution); a strategy that asks
-for another working size (IOPaint's crop at crop size, resize at 1280 px) gets the model run on
-that image resized to the model's size and the result resized back (area down, bicubic up), which
-is what an app with a fixed-size Core ML / TFLite model does."""
+for another working size (two-step's second step, IOPaint's crop at crop size, resize at 1280 px)
+gets the model on that image resized to the model's size, refined on model-sized windows at native
+resolution where a window has enough known pixels (`model_inpaint`): what an app with a fixed-size
+Core ML / TFLite model can do. Every strategy gets the same function."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,23 +30,55 @@ def _resized(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                      for c in range(x.shape[2])], axis=2)
 
 
+TILE_OVERLAP = 0.25  # of the model's size, between neighbouring windows
+MAX_TILE_HOLE = 0.5  # windows with more hole than this keep the whole-image result (too little context)
+
+
+def _windows(length: int, window: int) -> list[int]:
+    """Start offsets of windows of `window` px covering `length` px with `TILE_OVERLAP` overlap."""
+    if length <= window:
+        return [0]
+    step = max(1, int(window * (1 - TILE_OVERLAP)))
+    starts = list(range(0, length - window, step))
+    return starts + [length - window]
+
+
 def model_inpaint(predictor) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """An `InpaintFn` over a fixed-size predictor (see the module docstring)."""
+    """An `InpaintFn` over a fixed-size predictor. At the model's size: one call. Otherwise the
+    model runs on the whole image resized to its size (area down, bicubic up; the result resized
+    back), and, where the image is larger than the model, then again at native resolution on
+    overlapping model-sized windows whose hole share is at most `MAX_TILE_HOLE` (each window sees
+    the pixels earlier windows filled as known), so hole borders and thin holes get the model's
+    full resolution while wide interiors keep the whole-image result."""
     size = (predictor.height, predictor.width)
 
-    def inpaint(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        shape = image.shape[:2]
-        small, small_hole = image, hole
-        if shape != size:
-            small = np.clip(_resized(image, size), 0.0, 1.0)
-            small_hole = (_resized(hole[..., None].astype(np.float32), size)[..., 0] > 0.0).astype(np.float32)
-        out = predictor.predict({"image": small[None].astype(np.float32), "mask": small_hole[None, ..., None].astype(np.float32)})
+    def run(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        out = predictor.predict({"image": image[None].astype(np.float32), "mask": hole[None, ..., None].astype(np.float32)})
         filled = np.asarray(out["inpainted"][0], np.float32)
         if not np.isfinite(filled).all():
             raise InputError(f"the model produced non-finite values (NaN/Inf) on this photo (runner {predictor.runner}); nothing was written")
-        if shape != size:
-            filled = np.clip(_resized(filled, shape), 0.0, 1.0)
-        return np.where(hole[..., None] > 0.5, filled, image)
+        return filled
+
+    def inpaint(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        shape = image.shape[:2]
+        if shape == size:
+            return np.where(hole[..., None] > 0.5, run(image, hole), image)
+        small_hole = (_resized(hole[..., None].astype(np.float32), size)[..., 0] > 0.0).astype(np.float32)
+        filled = np.clip(_resized(run(np.clip(_resized(image, size), 0.0, 1.0), small_hole), shape), 0.0, 1.0)
+        result = np.where(hole[..., None] > 0.5, filled, image)
+        if shape[0] < size[0] or shape[1] < size[1]:
+            return result
+        remaining = hole > 0.5
+        for y in _windows(shape[0], size[0]):
+            for x in _windows(shape[1], size[1]):
+                window = (slice(y, y + size[0]), slice(x, x + size[1]))
+                todo = remaining[window]
+                if not todo.any() or todo.mean() > MAX_TILE_HOLE:
+                    continue
+                tile = result[window].copy()
+                result[window] = np.where(todo[..., None], run(tile, todo.astype(np.float32)), tile)
+                remaining[window] = False
+        return result
 
     return inpaint
 

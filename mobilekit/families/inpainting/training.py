@@ -1,5 +1,6 @@
-"""The generator's training step: hole and valid L1, total variation, a hinge GAN with a global
-and a local (hole crop) discriminator, and feature matching on the discriminators' features.
+"""The generator's training step: hole and valid L1, total variation, a GAN (hinge discriminator,
+non-saturating generator) with a global and a local (hole crop) discriminator, and feature
+matching on the discriminators' features.
 
 The discriminators live only here: they are never saved, converted or bundled. GMCNN's ID-MRF loss
 needs a pretrained VGG19, which cannot be downloaded here; the honest substitute is feature
@@ -34,10 +35,20 @@ def hole_boxes(tf, mask, fraction: float):
     return tf.stack([cy - half, cx - half, cy + half, cx + half], axis=1)
 
 
-def hinge_losses(tf, real_logits, fake_logits):
-    """(discriminator loss, generator adversarial loss)."""
+def relative_l1(tf, real, fake):
+    """L1 between discriminator features of the true and the completed photo, relative to the true
+    features' mean magnitude: without normalization layers the features grow as the discriminator
+    trains, and an absolute L1 would grow with them and swamp the reconstruction terms."""
+    real = tf.stop_gradient(real)
+    return tf.reduce_mean(tf.abs(real - fake)) / (tf.reduce_mean(tf.abs(real)) + 1e-3)
+
+
+def adversarial_losses(tf, real_logits, fake_logits):
+    """(discriminator hinge loss, generator non-saturating loss softplus(−D(fake))). The generator's
+    term is bounded below, unlike the hinge generator loss −D(fake), which grew without bound as the
+    discriminator sharpened and pulled the completions away from the photo over longer runs."""
     d = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-    return d, -tf.reduce_mean(fake_logits)
+    return d, tf.reduce_mean(tf.nn.softplus(-fake_logits))
 
 
 class AdversarialInpaintingStep:
@@ -79,10 +90,9 @@ class AdversarialInpaintingStep:
                 for critic, (r, f) in zip(critics, views):
                     *real_features, real_logits = critic(r, training=True)
                     *fake_features, fake_logits = critic(f, training=True)
-                    d_part, g_part = hinge_losses(tf, real_logits, fake_logits)
+                    d_part, g_part = adversarial_losses(tf, real_logits, fake_logits)
                     d_loss, adv = d_loss + d_part, adv + g_part
-                    matching += tf.add_n([tf.reduce_mean(tf.abs(tf.stop_gradient(a) - b))
-                                          for a, b in zip(real_features, fake_features)]) / len(real_features)
+                    matching += tf.add_n([relative_l1(tf, a, b) for a, b in zip(real_features, fake_features)]) / len(real_features)
                 g_loss = (o.hole_weight * hole_l1 + o.valid_weight * valid_l1 + o.tv_weight * tv
                           + o.adversarial_weight * adv + o.feature_matching_weight * matching)
             g_vars = trained.trainable_variables

@@ -108,3 +108,28 @@ def test_the_generator_never_sees_the_hole_content(preset):
     b = model({"image": other, "mask": mask})["inpainted"].numpy()
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a[0][mask[0, ..., 0] == 0], image[0][mask[0, ..., 0] == 0])
+
+
+def test_fixed_size_model_runs_whole_then_on_native_resolution_windows():
+    """`model_inpaint`: a larger image gets one whole-image call at the model's size, then calls on
+    model-sized windows whose hole share is at most half; known pixels never change."""
+    from types import SimpleNamespace
+
+    from mobilekit.families.inpainting.predict import MAX_TILE_HOLE, model_inpaint
+
+    calls = []
+
+    def predict(inputs):
+        calls.append((inputs["image"].shape[1:3], float(inputs["mask"].mean())))
+        return {"inpainted": np.where(inputs["mask"] > 0.5, 0.25, inputs["image"])}
+
+    inpaint = model_inpaint(SimpleNamespace(height=16, width=16, runner="fake", predict=predict))
+    rng = np.random.default_rng(4)
+    image = rng.uniform(size=(40, 56, 3)).astype(np.float32)
+    hole = np.zeros((40, 56), np.float32)
+    hole[10:14, 5:50] = 1.0  # a thin stroke: every window along it is mostly known
+    out = inpaint(image, hole)
+    assert calls[0][0] == (16, 16) and len(calls) > 1
+    assert all(shape == (16, 16) and share <= MAX_TILE_HOLE for shape, share in calls[1:])
+    np.testing.assert_array_equal(out[hole == 0], image[hole == 0])
+    np.testing.assert_allclose(out[hole == 1], 0.25)
