@@ -87,7 +87,7 @@ def test_predict_inpaint_12mp_keeps_pixels_outside_the_mask(inpainting_build, tm
     assert last_json(done.stdout)["strategy"] == "both"
 
 
-@pytest.mark.parametrize("case", ["wrong-size", "whole", "not-png"])
+@pytest.mark.parametrize("case", ["wrong-size", "whole", "not-png", "bad-highres"])
 def test_bad_masks_exit_2_before_loading_the_model(tmp_path, case):
     from PIL import Image
 
@@ -100,9 +100,10 @@ def test_bad_masks_exit_2_before_loading_the_model(tmp_path, case):
         mask[:] = 255
     Image.fromarray(mask).save(mask_path)
     done = run_cli("predict", "inpaint", "--model", str(tmp_path / "missing.tflite"), "--image", str(tmp_path / "photo.png"),
-                   "--mask", str(mask_path), "--out", str(tmp_path / "out.png"))
+                   "--mask", str(mask_path), "--out", str(tmp_path / "out.png"),
+                   *(["--highres", "tiles"] if case == "bad-highres" else []))
     assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr and "mask" in done.stderr
+    assert "Traceback" not in done.stderr and ("--highres" if case == "bad-highres" else "mask") in done.stderr
     assert not (tmp_path / "out.png").exists()
 
 
