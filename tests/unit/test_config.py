@@ -32,7 +32,7 @@ def test_embedded_default_is_the_repo_default():
     (lambda d: d["training"].__setitem__("epochs", 0), "training.epochs", "greater than or equal to 1"),
     (lambda d: d["training"].__setitem__("batch_size", "many"), "training.batch_size", "valid integer"),
     (lambda d: d["data"].__setitem__("colour", 1), "data.colour", "accepted keys here: source, image_size"),
-    (lambda d: d.__setitem__("family", "faces"), "family", "accepted: depth, segmentation"),
+    (lambda d: d.__setitem__("family", "faces"), "family", "accepted: depth, inpainting, segmentation"),
     (lambda d: d.__setitem__("preset", "huge"), "preset", "accepted: base, small, tiny"),
     (lambda d: d["targets"]["coreml"].__setitem__("compute_precision", "int3"), "targets.coreml.compute_precision", "'fp32' or 'fp16'"),
     (lambda d: d["data"].__setitem__("image_size", [100, 64]), "data.image_size", "multiple of 16"),
