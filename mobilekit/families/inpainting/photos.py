@@ -26,8 +26,8 @@ def list_photos(root: Path) -> list[Path]:
 
 
 def split_photos(photos: list[Path], split: str) -> list[Path]:
-    """Deterministic 80/10/10 by file (at least one photo per split; with fewer than 3 photos the
-    held-out splits reuse the last one, and say so nowhere else: use more photos)."""
+    """Deterministic 80/10/10 by file, at least one photo per split (with fewer than 3 photos the
+    held-out splits share photos with training: give the folder more photos)."""
     order = [photos[i] for i in np.random.default_rng(0).permutation(len(photos))]
     n = len(order)
     val, parity = max(1, n // 10), max(1, n // 10)

@@ -133,3 +133,32 @@ def test_fixed_size_model_runs_whole_then_on_native_resolution_windows():
     assert all(shape == (16, 16) and share <= MAX_TILE_HOLE for shape, share in calls[1:])
     np.testing.assert_array_equal(out[hole == 0], image[hole == 0])
     np.testing.assert_allclose(out[hole == 1], 0.25)
+
+
+def test_photo_sources_split_by_file_and_crop_to_the_model_size(tmp_path):
+    """`folders`: any folder of photos, 80/10/10 by file; `sample-photos`: held-out photos only in val."""
+    from PIL import Image
+
+    from mobilekit.core.config import load_config
+    from mobilekit.data.sample_photos import HELD_OUT, TRAINING
+    from mobilekit.families.inpainting.family import INPAINTING
+    from mobilekit.families.inpainting.photos import list_photos, split_photos
+
+    rng = np.random.default_rng(5)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (50 + i, 70, 3), dtype=np.uint8)).save(tmp_path / f"p{i:02d}.png")
+    photos = list_photos(tmp_path)
+    splits = {s: set(split_photos(photos, s)) for s in ("train", "val", "parity")}
+    assert len(splits["train"]) == 10 and not splits["train"] & (splits["val"] | splits["parity"])
+    config, _ = load_config("configs/inpainting-tiny.yaml")
+    data = config.model_dump()
+    data["data"].update(source="folders", train_samples=4, val_samples=3)
+    data["inpainting"] = {"folders": {"root": str(tmp_path)}}
+    folders = type(config).model_validate(data)
+    examples = list(INPAINTING.iter_examples(folders, "val"))
+    assert len(examples) == 3 and examples[0]["image"].shape == (64, 64, 3) and examples[0]["mask"].shape == (64, 64, 1)
+    assert not set(HELD_OUT) & set(TRAINING)
+    data["data"]["source"] = "sample-photos"
+    del data["inpainting"]
+    real = next(INPAINTING.iter_examples(type(config).model_validate(data), "val"))
+    assert real["image"].shape == (64, 64, 3) and 0 < real["mask"].mean() < 0.6
