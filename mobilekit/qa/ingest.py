@@ -129,16 +129,19 @@ def ingest(bundle: Path, outputs_dir: Path, *, artifact: str | None = None, repo
     family = family_or_none(goldens.manifest.get("family", ""))
     task = family.task_metrics if family else None
 
-    def judge(ref: dict[str, np.ndarray], cand: dict[str, np.ndarray], window: slice = slice(None)) -> ParityResult:
-        inputs = {n: a[window] for n, a in goldens.inputs.items()}
-        return compare_outputs(ref, cand, tolerance, target=target, precision=precision, runner=runner, task_metrics=task,
-                               inputs=inputs)
+    def judge(window: slice = slice(None)) -> ParityResult:
+        """The comparison over the cases `window` selects (all by default)."""
+        def pick(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {n: a[window] for n, a in arrays.items()}
 
-    overall = judge(goldens.expected, run.outputs)
+        return compare_outputs(pick(goldens.expected), pick(run.outputs), tolerance, target=target, precision=precision,
+                               runner=runner, task_metrics=task, inputs=pick(goldens.inputs))
+
+    overall = judge()
     per_case: list[tuple[str, ParityResult, slice]] = []
     for i, case in enumerate(goldens.cases):
         window = slice(i, i + 1)
-        result = judge({n: a[window] for n, a in goldens.expected.items()}, {n: a[window] for n, a in run.outputs.items()}, window)
+        result = judge(window)
         per_case.append((case, result, window))
     passed = overall.passed and all(r.passed for _, r, _ in per_case)
     summary: dict[str, Any] = {

@@ -90,10 +90,10 @@ def load_mask(path: Path, image_shape: tuple[int, ...]) -> tuple[np.ndarray, lis
     im = decode_image(path, "--mask", lossless=True).image
     if im.mode.startswith("I"):  # 16-bit grayscale: scaled to [0, 1], not clipped
         values = np.asarray(im, np.float64) / 65535.0
-    elif im.mode in ("RGBA", "LA", "PA") and not np.asarray(im.convert("L")).any():
-        values = np.asarray(im.getchannel("A"))  # a black image whose alpha marks the hole
     else:
         values = np.asarray(im.convert("L"))
+        if im.mode in ("RGBA", "LA", "PA") and not values.any():
+            values = np.asarray(im.getchannel("A"))  # a black image whose alpha marks the hole
     return check_mask(values, image_shape, str(path))
 
 
