@@ -75,6 +75,9 @@ class TrainingConfig(Strict):
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 2e-3
     schedule: Literal["constant", "cosine"] = "cosine"
     checkpoints: bool = True
+    # After the last epoch, re-estimate BatchNorm statistics as the average over this many training
+    # batches with the final weights (0: keep the moving averages, which trail a short fast schedule).
+    batchnorm_recalibration: Annotated[int, Field(ge=0, le=1000)] = 0
 
 
 class CoreMLTargetConfig(Strict):

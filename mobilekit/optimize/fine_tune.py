@@ -77,28 +77,8 @@ def fine_tune(model, split: Split, loss: Any, settings: FineTuneConfig, batch_si
 
 
 def recalibrate_batchnorm(model, split: Split, batch_size: int, max_batches: int = 40) -> int:
-    """Re-estimate every BatchNormalization layer's moving mean/variance as the plain average over
-    up to `max_batches` training batches, with the weights as they now are.
+    """Re-estimate BatchNorm statistics on the split's training inputs after a pass: pruning and
+    clustering change kernels in jumps while fine-tuning, and the moving averages trail them."""
+    from mobilekit.nn.batchnorm import recalibrate_batchnorm as recalibrate
 
-    Pruning and clustering change kernels in jumps while fine-tuning; BatchNorm's moving statistics
-    (momentum 0.99) trail those jumps, so the stripped model would normalize with statistics of
-    weights it no longer has. Forward passes only, no gradient step. Returns the batches used."""
-    from mobilekit.core.tf import tf_and_keras
-
-    _, keras = tf_and_keras()
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    if not norms:
-        return 0
-    momenta = [layer.momentum for layer in norms]
-    count = min(max_batches, steps_per_epoch(split, batch_size))
-    order = np.random.default_rng(0).permutation(len(split))
-    try:
-        for k in range(count):
-            for layer in norms:  # moving = moving·m + batch·(1−m) with m = k/(k+1): the running mean of batch statistics
-                layer.momentum = k / (k + 1)
-            rows = order[k * batch_size : (k + 1) * batch_size]
-            model({name: array[rows] for name, array in split.inputs.items()}, training=True)
-    finally:
-        for layer, momentum in zip(norms, momenta):
-            layer.momentum = momentum
-    return count
+    return recalibrate(model, split.inputs, batch_size, max_batches)

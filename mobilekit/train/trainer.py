@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 import json
 import shutil
 import time
@@ -205,7 +206,24 @@ def _fit_all(config: BuildConfig, family: ModelFamily, train_split: Split | None
         if epoch + 1 < config.training.epochs:
             for hook in hooks:
                 hook(predict, train_split, epoch, refresh_rng)
+    if config.training.batchnorm_recalibration:
+        _recalibrate(state, config.training.batchnorm_recalibration)
     return model, losses
+
+
+def _recalibrate(state: _FitState, batches: int) -> None:
+    """Re-estimate BatchNorm statistics on up to `batches` training batches (the split, or the
+    stream's first epoch when training streams without an in-memory split)."""
+    from mobilekit.nn.batchnorm import recalibrate_batchnorm
+
+    batch = state.config.training.batch_size
+    if state.split is not None:
+        recalibrate_batchnorm(state.model, state.split.inputs, batch, batches)
+        return
+    parts = [inputs for inputs, _ in itertools.islice(iter(state.stream.epoch_dataset(0)), batches)]
+    if parts:
+        inputs = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+        recalibrate_batchnorm(state.model, inputs, batch, batches)
 
 
 def _fit_multi_worker(model, config: BuildConfig, train_split: Split | None, stream: StreamedTrainSplit | None,

@@ -29,4 +29,4 @@ class DepthPreset(Strict):
     stem: int
     stages: list[tuple[int, int, int, int]]
     depth_decoder: list[int]  # NNConv5 widths at 1/16, 1/8, 1/4, 1/2 (the last also at full resolution)
-    portrait_decoder: list[int]  # widths at 1/8, 1/4 (the last also at 1/2 and full resolution)
+    portrait_decoder: list[int]  # widths at 1/8, 1/4 (logits at 1/4, upsampled bilinearly)

@@ -93,6 +93,14 @@ def _aligned_disparity(y_true, y_pred, valid):
     return aligned * mask, target_disp * mask, mask
 
 
+def _log_depths(y_true, y_pred, valid):
+    """(log predicted depth, log target depth, mask), invalid pixels zeroed: the residual of these
+    is MegaDepth's log-depth residual, whose gradients are invariant to the prediction's scale."""
+    tf, _ = tf_and_keras()
+    y_true, y_pred, mask = _prepare(y_true, y_pred, valid)
+    return (tf.math.log(tf.maximum(y_pred, EPS)) * mask, tf.math.log(tf.maximum(y_true, EPS)) * mask, mask)
+
+
 def _ssi_from(aligned, target, mask):
     tf, _ = tf_and_keras()
     n = tf.maximum(tf.reduce_sum(mask, axis=_AXES), 1.0)
@@ -176,7 +184,7 @@ def depth_loss(name: DepthLossName, gradient_weight: float = 0.5, scales: int = 
             value = silog_loss(y_true, y_pred, valid)
             if weight == 0.0:
                 return value
-            parts = _aligned_disparity(y_true, y_pred, valid)
+            return value + weight * _gradient_from(*_log_depths(y_true, y_pred, valid), scales)
         else:
             parts = _aligned_disparity(y_true, y_pred, valid)
             value = _ssi_from(*parts)

@@ -62,10 +62,12 @@ def _inputs(pred, target, valid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pred, target, mask
 
 
-def align_depth(pred: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def align_depth(pred: np.ndarray, target: np.ndarray, valid: np.ndarray, max_depth: float | None = None) -> np.ndarray:
     """Align one depth map (H, W) to `target` over `valid`: least-squares (s, t) with
     s / pred + t ~ 1 / target in disparity space, then depth = 1 / max(s / pred + t, eps),
-    clipped to ALIGNED_DEPTH_RANGE. A constant prediction gets s = 0 (t = mean target disparity)."""
+    clipped to ALIGNED_DEPTH_RANGE and to `max_depth` when given (the evaluation's depth cap: a
+    near-zero aligned disparity would otherwise become an arbitrarily far depth). A constant
+    prediction gets s = 0 (t = mean target disparity)."""
     pred_disp = 1.0 / np.maximum(pred, _EPS)
     target_disp = 1.0 / np.maximum(np.where(valid, target, 1.0), _EPS)
     p, q = pred_disp[valid], target_disp[valid]
@@ -75,8 +77,8 @@ def align_depth(pred: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.n
     var = float(np.sum(dp * dp))
     s = float(np.sum(dp * (q - q.mean())) / var) if var > 1e-12 * max(float(np.sum(p * p)), _EPS) else 0.0
     t = float(q.mean() - s * p.mean())
-    aligned = 1.0 / np.maximum(s * pred_disp + t, _EPS)
-    return np.clip(aligned, *ALIGNED_DEPTH_RANGE)
+    aligned = np.clip(1.0 / np.maximum(s * pred_disp + t, _EPS), *ALIGNED_DEPTH_RANGE)
+    return aligned if max_depth is None else np.minimum(aligned, max_depth)
 
 
 def _image_metrics(p: np.ndarray, t: np.ndarray) -> dict[str, float]:
@@ -97,14 +99,17 @@ def depth_metrics(pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None
     """absrel (mean |p - t| / t), rmse (sqrt mean (p - t)^2), log10 (mean |log10 p - log10 t|) and
     delta1..3 (share of pixels with max(p / t, t / p) < 1.25^k), per image over valid pixels
     (valid and a finite positive target), averaged over the images that have a valid pixel.
-    `align=True` scores `align_depth(pred)` instead (scale/shift in disparity space)."""
+    `align=True` scores `align_depth(pred)` instead (scale/shift in disparity space), capped at the
+    largest valid target depth of the evaluated set, as the MiDaS protocol caps at the dataset's
+    maximum depth."""
     pred, target, mask = _inputs(pred, target, valid)
+    cap = float(target[mask].max()) if mask.any() else None
     rows = []
     for p, t, m in zip(pred, target, mask):
         if not m.any():
             continue
         if align:
-            p = align_depth(p, t, m)
+            p = align_depth(p, t, m, cap)
         rows.append(_image_metrics(p[m], t[m]))
     if not rows:
         raise InputError("depth_metrics: no image has a valid pixel")

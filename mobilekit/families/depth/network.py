@@ -8,10 +8,12 @@ features feed separately runnable heads.
 - Depth head: FastDepth's NNConv5 decoder (Wofk et al. 2019): five stages of 5×5 depthwise + 1×1
   pointwise convolution and ×2 nearest-neighbour upsampling, with additive skip connections
   from the extractor; positive depth in metres through a softplus.
-- Portrait head: a lighter decoder on the same features giving a foreground-person probability.
+- Portrait head: a lighter decoder on the same features to 1/4 resolution, upsampled bilinearly, giving
+  a foreground-person probability.
 
 Every op is a stock tf_keras layer with a native Core ML and TFLite conversion (BatchNorm folds
-into the convolutions; nearest upsampling is exact on both)."""
+into the convolutions; nearest upsampling is exact on both, and the portrait head's bilinear ×4 is
+half-pixel resize on both)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -84,8 +86,13 @@ def build_depth_head(features: dict, preset: "DepthPreset"):
     x = features["feat32"]
     for index, (skip_name, filters) in enumerate(zip(("feat16", "feat8", "feat4", "feat2"), preset.depth_decoder)):
         x = _skip(_nnconv(x, filters, f"depth_up{index}"), features[skip_name], f"depth_skip{index}")
-    x = _nnconv(x, preset.depth_decoder[-1], "depth_up4")  # back to full resolution
+    # the last NNConv5 stage with its 1×1 output convolution moved before the ×2 upsampling: a 1×1
+    # convolution commutes with nearest-neighbour upsampling, so the function is FastDepth's, but one
+    # channel is upsampled to full resolution instead of the stage's width
+    x = _depthwise_bn(x, 5, "depth_up4_dw")
+    x = _conv_bn(x, preset.depth_decoder[-1], 1, "depth_up4_pw")
     x = layers.Conv2D(1, 1, name="depth_logits")(x)
+    x = layers.UpSampling2D(2, interpolation="nearest", name="depth_up4_up")(x)  # back to full resolution
     return layers.Activation("softplus", name="depth")(x)
 
 
@@ -93,9 +100,10 @@ def build_portrait_head(features: dict, preset: "DepthPreset"):
     x = _conv_bn(features["feat16"], preset.portrait_decoder[0], 1, "portrait_reduce")
     for index, (skip_name, filters) in enumerate(zip(("feat8", "feat4"), preset.portrait_decoder)):
         x = _skip(_nnconv(x, filters, f"portrait_up{index}"), features[skip_name], f"portrait_skip{index}")
-    x = _nnconv(x, preset.portrait_decoder[-1], "portrait_up2")  # 1/2
-    x = _nnconv(x, preset.portrait_decoder[-1], "portrait_up3")  # full resolution
+    # logits at 1/4, brought to full resolution bilinearly: a person mask's shape is settled at 1/4,
+    # and convolutions at 1/2 and full resolution would cost most of the head's time
     x = layers.Conv2D(1, 3, padding="same", name="portrait_logits")(x)
+    x = layers.UpSampling2D(4, interpolation="bilinear", name="portrait_up")(x)
     return layers.Activation("sigmoid", name="portrait")(x)
 
 
