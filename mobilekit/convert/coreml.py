@@ -55,20 +55,22 @@ class CoreMLTarget:
         for produced, wanted in zip([o.name for o in spec.description.output], sorted(t.name for t in request.io.outputs)):
             if produced != wanted:
                 ct.utils.rename_feature(spec, produced, wanted)
-        mlmodel = ct.models.MLModel(spec, weights_dir=mlmodel.weights_dir, skip_model_load=True)
+        # Metadata goes straight into the spec, written once: a new MLModel(spec) + save() would
+        # serialize and parse the whole program twice more (pure-Python protobuf: seconds per model).
         meta = request.meta
-        mlmodel.author, mlmodel.license, mlmodel.version = meta.author, meta.license, meta.version
-        mlmodel.short_description = meta.description or meta.name
-        for info in (*request.io.inputs, *request.io.outputs):
-            target = mlmodel.input_description if info in request.io.inputs else mlmodel.output_description
-            target[info.name] = info.description
-        user = mlmodel.user_defined_metadata
-        user[_CONVERSION_DATE_KEY] = artifact_timestamp_iso()
+        metadata = spec.description.metadata
+        metadata.author, metadata.license, metadata.versionString = meta.author, meta.license, meta.version
+        metadata.shortDescription = meta.description or meta.name
+        descriptions = {info.name: info.description for info in (*request.io.inputs, *request.io.outputs)}
+        for feature in (*spec.description.input, *spec.description.output):
+            if feature.name in descriptions:
+                feature.shortDescription = descriptions[feature.name]
+        metadata.userDefined[_CONVERSION_DATE_KEY] = artifact_timestamp_iso()
         for key, value in sorted(request.user_metadata.items()):
-            user[key] = value
+            metadata.userDefined[key] = value
         if out_path.exists():
             shutil.rmtree(out_path)
-        mlmodel.save(str(out_path))
+        ct.models.utils.save_spec(spec, str(out_path), weights_dir=mlmodel.weights_dir)
         normalize_mlpackage(out_path)
         details = {
             "format": "neuralnetwork" if custom_ops else "mlprogram",
