@@ -1,8 +1,10 @@
 """Shared fixtures: an isolated cache, and a tiny end-to-end build made once per session."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,8 @@ TINY = REPO / "configs" / "segmentation-tiny.yaml"
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):
     os.environ["MOBILEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    # builds convert and gate for real in every test; tests/e2e/test_build_cache.py turns reuse back on
+    os.environ["MOBILEKIT_NO_BUILD_CACHE"] = "1"
     yield
 
 
@@ -46,14 +50,27 @@ def last_json(stdout: str) -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory):
-    """`build all` on the tiny config with fresh training (no cache): (BuildResult, out dir)."""
+    """`build all` on the tiny config with fresh training (no cache): (BuildResult, out dir). Made
+    once per run: pytest-xdist workers share it through their common base temp dir (the first
+    builds it under a lock, the others read its pickled result)."""
     from mobilekit.pipeline.build import build
 
-    out = tmp_path_factory.mktemp("dist")
-    previous = os.environ.get("MOBILEKIT_NO_CACHE")
-    os.environ["MOBILEKIT_NO_CACHE"] = "1"
-    try:
-        result = build("all", TINY, out)
-    finally:
-        os.environ.pop("MOBILEKIT_NO_CACHE") if previous is None else os.environ.__setitem__("MOBILEKIT_NO_CACHE", previous)
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this run
+    shared = root / "tiny-build"
+    with open(root / "tiny-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "result.pickle"
+        if done.is_file():
+            return pickle.loads(done.read_bytes())
+        out = shared / "dist"
+        out.mkdir(parents=True, exist_ok=True)
+        previous = os.environ.get("MOBILEKIT_NO_CACHE")
+        os.environ["MOBILEKIT_NO_CACHE"] = "1"
+        try:
+            result = build("all", TINY, out)
+        finally:
+            os.environ.pop("MOBILEKIT_NO_CACHE") if previous is None else os.environ.__setitem__("MOBILEKIT_NO_CACHE", previous)
+        done.write_bytes(pickle.dumps((result, out)))
     return result, out

@@ -67,7 +67,9 @@ def test_sweep_selects_the_smallest_within_budget_and_writes_reports(sweep):
 
 def test_build_uses_the_selected_variant_and_accounts_for_size(tmp_path):
     out = tmp_path / "dist"
-    proc = run_cli("build", "ios", "--config", _config(tmp_path, "select", select="smallest_within_budget"), "--out", str(out), "--json")
+    # two Core ML variants are enough to show the selection reaching the bundle (the sweep test covers every kind)
+    config = _config(tmp_path, "select", select="smallest_within_budget", variants=["coreml-fp32", "coreml-palette6"])
+    proc = run_cli("build", "ios", "--config", config, "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     (bundle,) = last_json(proc.stdout)["bundles"]
     with zipfile.ZipFile(bundle) as archive:
@@ -90,7 +92,7 @@ def test_budget_nobody_meets_exits_1_and_publishes_nothing(tmp_path):
     assert "optimize budget not met: no coreml variant keeps iou" in proc.stderr and "coreml-palette6" in proc.stderr
     assert "at least 0.999" in last_json(proc.stdout)["error"]
     assert not list(out.glob("*.zip"))
-    sweep = run_cli("optimize", "sweep", "--config", strict, "--out", str(tmp_path / "sweep"), "--json")
+    sweep = run_cli("optimize", "sweep", "--config", strict, "--variants", "coreml-palette6", "--out", str(tmp_path / "sweep"), "--json")
     assert sweep.returncode == 1 and "nothing selected" in sweep.stderr
     assert last_json(sweep.stdout)["selected"] == {"coreml": None}
 
