@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 
 def cache_root() -> Path:
@@ -24,15 +25,24 @@ def cached_dir(stage: str, key: str) -> Path | None:
 
 def store_files(stage: str, key: str, files: list[Path]) -> None:
     """Copy `files` into the cache entry atomically (a COMPLETE marker makes the entry valid)."""
+    store_entry(stage, key, lambda entry: [shutil.copy2(file, entry / file.name) for file in files])
+
+
+def store_entry(stage: str, key: str, fill: Callable[[Path], None]) -> None:
+    """Let `fill(directory)` write a cache entry, then publish it atomically (COMPLETE marker, rename);
+    an entry whose `fill` raises is removed, never published."""
     if not cache_enabled():
         return
     final = cache_root() / stage / key
     tmp = final.with_name(f".{key}.partial.{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for file in files:
-        shutil.copy2(file, tmp / file.name)
-    (tmp / "COMPLETE").write_text("ok\n")
     final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    (tmp / "COMPLETE").write_text("ok\n")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)

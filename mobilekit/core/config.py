@@ -233,9 +233,14 @@ class ModelSetConfig(Strict):
     models: Annotated[list[Path], Field(min_length=1)]
 
 
-def default_config_path(family: str = "segmentation") -> Path:
-    """The embedded default config shipped inside the package (no download needed)."""
-    return Path(str(resources.files("mobilekit.configs") / f"{family}.yaml"))
+DEFAULT_MODEL_SET = "sdk"  # what `build` makes with no config: the SDK's set of all three default models
+DEFAULT_MODEL = "segmentation"  # what single-model commands (train, eval, optimize, ...) use with no config
+
+
+def default_config_path(name: str = DEFAULT_MODEL) -> Path:
+    """An embedded config shipped inside the package (no download needed): a model's
+    (`segmentation`, `depth`, `inpainting`, ...) or the SDK model set (`sdk`)."""
+    return Path(str(resources.files("mobilekit.configs") / f"{name}.yaml"))
 
 
 def _format_error(error: dict[str, Any], model: type[BaseModel]) -> str:
@@ -299,8 +304,9 @@ def load_config(path: Path | str | None = None) -> tuple[BuildConfig, Path]:
 
 
 def load_build_spec(path: Path | str | None = None) -> tuple[list[BuildConfig], ModelSetConfig | None, Path]:
-    """A model's config, or an SDK model set with every listed config validated (all before any work)."""
-    resolved = Path(path) if path is not None else default_config_path()
+    """A model's config, or an SDK model set with every listed config validated (all before any work);
+    with no path, the embedded SDK set."""
+    resolved = Path(path) if path is not None else default_config_path(DEFAULT_MODEL_SET)
     data = _read_yaml(resolved)
     if not (isinstance(data, dict) and "models" in data):
         return [parse_config(data, str(resolved))], None, resolved

@@ -35,12 +35,13 @@ class BuildResult:
     not_verified: list[str] = field(default_factory=list)
     reports: dict[str, Any] = field(default_factory=dict)
     emulated: list[str] = field(default_factory=list)  # gates passed by a runner that emulates the artifact
+    reused: bool = False  # a cached verified build of the same inputs was re-verified and published
 
     def summary(self) -> dict[str, Any]:
         summary = {"bundles": [str(p) for p in self.bundles], "parity_passed": self.parity_passed,
                    "parity_complete": self.parity_complete, "not_verified": self.not_verified, "emulated": self.emulated,
                    "parity": self.parity,
-                   "models": self.models, "reports": self.reports}
+                   "models": self.models, "reports": self.reports, "reused": self.reused}
         if len(self.models) == 1:  # a single model: its quality and config hash at the top level too
             only = next(iter(self.models.values()))
             summary.update(quality=only["quality"], config_sha256=only["config_sha256"])
@@ -55,10 +56,15 @@ def resolve_platforms(platform: str) -> tuple[str, ...]:
 
 
 def build(platform: str = "ios", config_path: Path | str | None = None, out_dir: Path | str = "dist", *,
-          reporter: Reporter | None = None, unpacked: bool = False, require_complete_parity: bool = False) -> BuildResult:
+          reporter: Reporter | None = None, unpacked: bool = False, require_complete_parity: bool = False,
+          rebuild: bool = False) -> BuildResult:
     """Build bundles for `platform` ("ios", "android" or "all") from one model's config or an SDK
-    model set. Raises GateFailed (exit 1) when a parity gate fails, or — with
-    `require_complete_parity` — when a gate could not run here."""
+    model set (the embedded SDK set by default). Raises GateFailed (exit 1) when a parity gate fails,
+    or — with `require_complete_parity` — when a gate could not run here. With nothing changed since
+    a verified build, its bundles are re-verified and published again (`mobilekit.pipeline.build_cache`)
+    unless `rebuild`."""
+    from mobilekit.pipeline.build_cache import build_key, report_folder, restore_build, store_build
+    from mobilekit.pipeline.pretrain import pretrain
     from mobilekit.pipeline.selection import platform_variants
 
     configs, model_set, source = load_build_spec(config_path)  # every config validated before any heavy work
@@ -69,15 +75,23 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
     variants = [platform_variants(config, platforms) for config in configs]
     reporter = reporter or SilentReporter()
     out = Path(out_dir)
+    key = build_key(configs, model_set, platforms)
     with BuildRun(out) as run:  # per-run staging; temporaries of dead runs swept first
+        if not (rebuild or unpacked) and (hit := restore_build(key, out, run, require_complete_parity, reporter.stage)):
+            return BuildResult(hit["bundles"], hit["parity_passed"], hit["parity_complete"], hit["parity"], hit["models"],
+                               hit["not_verified"], _reports(hit["report_paths"]), hit["emulated"], reused=True)
+        pretrain(configs, run.work, reporter)  # a model set's models side by side, into the training cache
         try:
             models = [_trained_model(config, chosen, platforms, run.work / config.bundle.name, run.staging, reporter)
                       for config, chosen in zip(configs, variants)]
             meta = model_set.bundle if model_set else configs[0].bundle
-            return _package(models, platforms, meta, out, run, reporter, unpacked, require_complete_parity, model_set is not None)
+            result = _package(models, platforms, meta, out, run, reporter, unpacked, require_complete_parity, model_set is not None)
         except GateFailed:
             run.publish_reports(failed=True)
             raise
+    if result.parity_passed:
+        store_build(key, result.summary(), result.bundles, out, {c.bundle.name: report_folder(c) for c in configs})
+    return result
 
 
 def module_contexts(config: BuildConfig, model, path: Path) -> tuple[list[ModelContext], list[dict[str, Any]]]:

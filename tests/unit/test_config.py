@@ -22,10 +22,19 @@ def test_shipped_configs_validate():
         assert configs and all(c.family in FAMILIES for c in configs)
 
 
-def test_embedded_default_is_the_repo_default():
+def test_embedded_defaults_are_the_repo_defaults():
+    from mobilekit.core.config import DEFAULT_MODEL_SET, load_build_spec
+
     assert default_config_path().read_bytes() == (REPO / "configs" / "segmentation.yaml").read_bytes()
-    config, path = load_config(None)
+    config, path = load_config(None)  # single-model commands: the segmentation default
     assert path == default_config_path() and config.preset == "small"
+    # build: the SDK set of the three default models, each the same file as the repo's
+    configs, model_set, path = load_build_spec(None)
+    assert path == default_config_path(DEFAULT_MODEL_SET) and model_set is not None
+    assert path.read_bytes() == (REPO / "configs" / "sdk.yaml").read_bytes()
+    assert sorted(c.family for c in configs) == ["depth", "inpainting", "segmentation"]
+    for c in configs:
+        assert c.canonical_json() == load_config(REPO / "configs" / f"{c.family}.yaml")[0].canonical_json()
 
 
 @pytest.mark.parametrize("mutate, field, accepted", [
