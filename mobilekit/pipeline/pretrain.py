@@ -42,6 +42,20 @@ def train_jobs(pending: int) -> int:
     return max(1, min(jobs, pending))
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Child start-up: a thread that ends this process once the build that started it is gone (killed
+    or crashed), so no training outlives its build."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _train_one(data: dict, key: str, out_dir: str) -> str:
     """Child process: train into the cache (what `build` would do in process). The config travels
     as its validated JSON (family config classes are made at run time and do not pickle)."""
@@ -69,7 +83,9 @@ def pretrain(configs: Sequence["BuildConfig"], work: Path, reporter: "Reporter")
         return []
     reporter.stage(f"training {', '.join(c.bundle.name for c in pending)} side by side ({jobs} processes)")
     done: list[str] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+    try:
         longest_first = sorted(pending, key=training_steps, reverse=True)
         futures = [pool.submit(_train_one, c.model_dump(mode="json"), training_key(c), str(work / "pretrain" / c.bundle.name))
                    for c in longest_first]
@@ -79,4 +95,10 @@ def pretrain(configs: Sequence["BuildConfig"], work: Path, reporter: "Reporter")
             except Exception as exc:  # the sequential build trains it again and reports the real error
                 reporter.stage(f"side-by-side training of {config.bundle.name} failed ({type(exc).__name__}); "
                                "training it in this process")
+    except BaseException:  # interrupted: stop the trainings now rather than wait for them
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return done
