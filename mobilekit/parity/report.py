@@ -29,9 +29,12 @@ class ReportEntry:
     candidate: dict[str, np.ndarray] | None = None
 
 
+REPORT_FILES = {"json": "parity.json", "junit": "junit.xml", "html": "report.html"}
+
+
 def write_reports(entries: Sequence[ReportEntry], out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out_dir / "parity.json", "junit": out_dir / "junit.xml", "html": out_dir / "report.html"}
+    paths = {kind: out_dir / name for kind, name in REPORT_FILES.items()}
     paths["json"].write_text(json.dumps({e.title: e.result.to_dict() for e in entries}, indent=2, sort_keys=True) + "\n")
     paths["junit"].write_bytes(junit_xml(entries))
     paths["html"].write_text(html_report(entries), encoding="utf-8")

@@ -18,7 +18,7 @@ from mobilekit.core.config import BuildConfig, BundleMeta, load_build_spec
 from mobilekit.core.errors import GateFailed
 from mobilekit.core.family import MAIN_MODULE, Module, get_family
 from mobilekit.core.progress import Reporter, SilentReporter
-from mobilekit.pipeline.package import BundleIdentity, ModelBuild, module_inputs, package
+from mobilekit.pipeline.package import BundleIdentity, ModelBuild, module_inputs, package, report_folder
 from mobilekit.pipeline.run_guard import BuildRun
 from mobilekit.train.preflight import estimate_dataset, require_memory_within_limit
 
@@ -63,7 +63,7 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
     or — with `require_complete_parity` — when a gate could not run here. With nothing changed since
     a verified build, its bundles are re-verified and published again (`mobilekit.pipeline.build_cache`)
     unless `rebuild`."""
-    from mobilekit.pipeline.build_cache import build_key, report_folder, restore_build, store_build
+    from mobilekit.pipeline.build_cache import build_key, restore_build, store_build
     from mobilekit.pipeline.pretrain import pretrain
     from mobilekit.pipeline.selection import platform_variants
 
@@ -90,7 +90,7 @@ def build(platform: str = "ios", config_path: Path | str | None = None, out_dir:
             run.publish_reports(failed=True)
             raise
     if result.parity_passed:
-        store_build(key, result.summary(), result.bundles, out, {c.bundle.name: report_folder(c) for c in configs})
+        store_build(key, result.summary(), result.bundles, out, {c.bundle.name: report_folder(c.bundle) for c in configs})
     return result
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from mobilekit.core import cache
+from mobilekit.parity.report import REPORT_FILES
 
 if TYPE_CHECKING:
     from mobilekit.core.config import BuildConfig, ModelSetConfig
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 STAGE = "build"
 SUMMARY = "summary.json"
-REPORT_FILES = {"json": "parity.json", "junit": "junit.xml", "html": "report.html"}
 
 
 def build_cache_enabled() -> bool:
@@ -60,10 +60,6 @@ def build_key(configs: Sequence["BuildConfig"], model_set: "ModelSetConfig | Non
         "machine": [platform.system(), platform.machine()],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def report_folder(config: "BuildConfig") -> str:
-    return f"{config.bundle.name}-{config.bundle.version}"
 
 
 def store_build(key: str, summary: dict[str, Any], bundles: Sequence[Path], out: Path, folders: dict[str, str]) -> None:

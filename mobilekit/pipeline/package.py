@@ -269,6 +269,11 @@ def stage_kernels(artifacts, stage: Path, model_name: str) -> list[dict[str, Any
     return emit_kernels(unique("coreml"), stage, model_name) + select_tf_ops_entries(unique("tflite"))
 
 
+def report_folder(meta: BundleMeta) -> str:
+    """A model's report folder under `<out>/reports/`: `<name>-<version>`."""
+    return f"{meta.name}-{meta.version}"
+
+
 def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: BundleMeta, out_dir: Path, run: "BuildRun", *,
             reporter: Reporter, unpacked: bool, require_complete_parity: bool, model_set: bool) -> tuple[list[Path], Outcome]:
     """Stage one bundle per platform holding `models` and their parity reports (always); publish the
@@ -283,7 +288,7 @@ def package(models: Sequence[ModelBuild], platforms: Sequence[str], meta: Bundle
         staged.append((platform, stage))
     gate_failed = bool(outcome.failed or (require_complete_parity and (outcome.not_verified or outcome.emulated)))
     for model in models:
-        name, folder = model.identity.meta.name, f"{model.identity.meta.name}-{model.identity.meta.version}"
+        name, folder = model.identity.meta.name, report_folder(model.identity.meta)
         paths = write_reports(outcome.reports.get(name, []), run.staging / "reports" / folder)
         final = out_dir / "reports" / (folder + (".failed" if gate_failed else ""))
         outcome.report_paths[name] = {k: str(final / v.name) for k, v in paths.items()}

@@ -15,7 +15,7 @@ from mobilekit.core.progress import Reporter
 from mobilekit.optimize.produce import producer_for
 from mobilekit.optimize.sweep import resolve_variants, sweep_context, write_outputs
 from mobilekit.optimize.variants import VARIANTS
-from mobilekit.pipeline.package import ArtifactFor, BundleIdentity
+from mobilekit.pipeline.package import ArtifactFor, BundleIdentity, report_folder
 
 
 FULL_INTEGER = ("int8", "int8_io")
@@ -51,7 +51,7 @@ def select_variants(ctx: ModelContext, config: BuildConfig, variants: list[str] 
         return None
     producer = producer_for(ctx, config, reporter.stage)
     result = sweep_context(ctx, config, variants, work / "sweep", reporter, producer)
-    report_dir = out_dir / "reports" / f"{identity.meta.name}-{identity.meta.version}" / "sweep"
+    report_dir = out_dir / "reports" / report_folder(identity.meta) / "sweep"
     report_dir.mkdir(parents=True, exist_ok=True)
     write_outputs(result, report_dir)
     if not result.budget_met:

@@ -169,8 +169,8 @@ def mask_loss(y_true, y_pred, weight=None):
 def depth_loss(name: DepthLossName, gradient_weight: float = 0.5, scales: int = 4) -> Callable:
     """The depth training loss: `name` ("silog" or "ssi") plus gradient_weight x multi-scale
     gradient matching on that loss's own residual: the log-depth residual for silog (MegaDepth),
-    the SSI-aligned disparity residual for ssi (MiDaS uses 0.5 with 4 scales). Returns `loss(y_true_depth, y_pred_depth, valid=None) -> scalar`, usable in a
-    custom tf.function step or (valid from y_true > 0) with `model.compile(loss=...)`."""
+    the SSI-aligned disparity residual for ssi (MiDaS uses 0.5 with 4 scales). Returns
+    `loss(y_true_depth, y_pred_depth, valid=None) -> scalar`, usable in a custom tf.function step or (valid from y_true > 0) with `model.compile(loss=...)`."""
     if name not in ("silog", "ssi"):
         raise InputError(f"depth loss must be 'silog' or 'ssi', got {name!r}")
     if not gradient_weight >= 0:
