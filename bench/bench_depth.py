@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
-import numpy as np  # noqa: E402
-
 import mobilekit  # noqa: E402,F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from bench.litert_timing import interleaved_medians, runner, to_tflite  # noqa: E402
 
 
 def fastdepth(size: int):
@@ -50,23 +47,6 @@ def fastdepth(size: int):
             x = layers.Add(name=f"dec{index}_skip")([x, skips[scale]])
     depth = layers.Conv2D(1, 1, name="depth")(x)
     return keras.Model(encoder.input, depth, name="fastdepth")
-
-
-def to_tflite(model, path: Path) -> Path:
-    from mobilekit.core.tf import tf_and_keras
-
-    tf, _ = tf_and_keras()
-    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    return path
-
-
-def runner(path: Path, threads: int):
-    from ai_edge_litert.interpreter import Interpreter
-
-    signature = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner()
-    rng = np.random.default_rng(0)
-    feed = {name: rng.random(tuple(d["shape"]), dtype=np.float32) for name, d in signature.get_input_details().items()}
-    return signature, feed
 
 
 def main() -> None:
@@ -94,16 +74,7 @@ def main() -> None:
         for head in ("depth_head", "portrait_head"):
             run, feed = runners[head]
             runners[head] = (run, {name: features[name] for name in feed})
-        for run, feed in runners.values():  # warm-up
-            for _ in range(3):
-                run(**feed)
-        times: dict[str, list[float]] = {name: [] for name in runners}
-        for _ in range(args.repeats):
-            for name, (run, feed) in runners.items():
-                started = time.perf_counter()
-                run(**feed)
-                times[name].append(time.perf_counter() - started)
-        median = {name: statistics.median(values) for name, values in times.items()}
+        median = interleaved_medians(runners, args.repeats)
         sizes = {name: path.stat().st_size for name, path in paths.items()}
     params = {"ours": ours.count_params(), "fastdepth": peer.count_params(), "extractor": extractor.count_params(),
               "depth_head": depth_head.count_params(), "portrait_head": portrait_head.count_params()}

@@ -48,7 +48,7 @@ def check_family_contract(family: ModelFamily, config) -> None:
     # modules compose to the end-to-end model; their I/O names match their models
     modules = family.modules(config, model)
     assert [m.name for m in modules].count(MAIN_MODULE) == 1
-    assert tuple(m.name for m in modules) == family.module_names, (family.module_names, [m.name for m in modules])
+    assert tuple(m.name for m in modules) == family.module_names_for(config), (family.module_names_for(config), [m.name for m in modules])
     for module in modules:
         assert [t.name for t in module.io.inputs] == keras_input_names(module.model), module.name
         assert sorted(t.name for t in module.io.outputs) == sorted(keras_output_names(module.model)), module.name

@@ -38,6 +38,7 @@ def predict_segmentation_command(
     click: List[str] = typer.Option(..., "--click", help="x,y[,+|-] in pixels of the photo as displayed (EXIF orientation applied); repeat for more clicks (default +)."),
     out: Path = typer.Option(Path("mask.png"), "--out", "-o", help="Mask file, must end in .png (0/255; 16-bit probabilities with --soft); the overlay goes beside it as <name>.overlay.png."),
     soft: bool = typer.Option(False, "--soft", help="Write the probability (16-bit PNG, 0..65535 = 0..1) instead of the thresholded mask."),
+    upsample: str = typer.Option("guided", "--upsample", help="How the mask returns to the photo's resolution: guided (edge-aware guided filter on the photo) or bilinear."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Allow layers that deserialize code."),
     json_mode: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -48,7 +49,7 @@ def predict_segmentation_command(
         from mobilekit.pipeline.predict import predict
 
         extra = {"soft": True} if soft else {}  # passed only when asked for
-        return predict("segmentation", model, trust=trust_model, image=image, clicks=click, out=out, **extra)
+        return predict("segmentation", model, trust=trust_model, image=image, clicks=click, out=out, upsample=upsample, **extra)
 
     run_command(action, json_mode, quiet, lambda s: f"mask: {s['mask']}\noverlay: {s['overlay']} (runner: {s['runner']})")
 

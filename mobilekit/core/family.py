@@ -170,6 +170,10 @@ class ModelFamily(ABC):
     def build_model(self, config: "BuildConfig"):
         """The end-to-end tf_keras model (not compiled); layer names match `io()`."""
 
+    def module_names_for(self, config: "BuildConfig") -> tuple[str, ...]:
+        """What `modules()` returns for `config`, known before a model exists (presets may differ)."""
+        return self.module_names
+
     def modules(self, config: "BuildConfig", model) -> tuple[Module, ...]:
         """The exportable modules of a trained end-to-end `model`. Default: the model alone."""
         return (Module(MAIN_MODULE, model, self.io(config)),)

@@ -32,9 +32,11 @@ PHOTOS = {p.name: p for p in (
     SamplePhoto("hubble", "skimage", "data/hubble_deep_field.jpg", "public domain (NASA)"),
     SamplePhoto("retina", "skimage", "data/retina.jpg", "CC0 (Mikael Häggström)"),
     SamplePhoto("grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "public domain (US Navy)"),
+    SamplePhoto("horse", "skimage", "data/horse.png", "CC0 (Andreas Preuss)", colour=False),  # a silhouette: black on white
 )}
 HELD_OUT = ("chelsea", "coffee", "rocket", "astronaut")
 TRAINING = ("grace_hopper", "camera", "brick", "grass", "gravel", "coins", "hubble", "retina")
+SILHOUETTES = ("horse",)  # object shapes (dark object on a light ground), for training
 
 
 def sample_photo_path(name: str) -> Path:

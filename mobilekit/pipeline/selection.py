@@ -34,7 +34,7 @@ def platform_variants(config: BuildConfig, platforms: Sequence[str]) -> list[str
     if missing:
         raise InputError(f"optimize.variants: no variant for target(s) {', '.join(missing)} of this build; "
                          f"add one (e.g. {', '.join(v for v in VARIANTS.names() if VARIANTS.get(v).target in missing)[:120]})")
-    if len(get_family(config.family).module_names) > 1:
+    if len(get_family(config.family).module_names_for(config)) > 1:
         integer = [n for n in names if VARIANTS.get(n).quantization in FULL_INTEGER]
         if integer and config.optimize.variants:
             raise InputError(f"optimize.variants: {', '.join(integer)}: full-integer TFLite variants are not available for the "

@@ -21,15 +21,9 @@ TINY = REPO / "configs" / "depth-tiny.yaml"
 @pytest.fixture(scope="module")
 def depth_build(tmp_path_factory):
     """`build all` of the tiny depth config for iOS18 (multifunction Core ML) and Android."""
-    from mobilekit.pipeline.build import build
+    from tests.module_checks import build_ios18_and_android
 
-    tmp = tmp_path_factory.mktemp("depth")
-    data = yaml.safe_load(TINY.read_text())
-    data["targets"]["coreml"]["deployment_target"] = "iOS18"
-    config = tmp / "depth-tiny-ios18.yaml"
-    config.write_text(yaml.safe_dump(data))
-    result = build("all", config, tmp / "dist", unpacked=True)
-    return result, tmp / "dist", config
+    return build_ios18_and_android(TINY, tmp_path_factory.mktemp("depth"))
 
 
 def _manifest(bundle: Path) -> dict:
@@ -98,35 +92,18 @@ def _inputs(config_path: Path) -> dict[str, np.ndarray]:
 
 
 def test_heads_on_cached_features_match_end_to_end(depth_build):
+    from mobilekit.core.config import load_config
     from mobilekit.core.family import get_family
-    from mobilekit.parity.runners.base import RUNNERS
+    from tests.module_checks import assert_heads_on_cached_features_match
 
     result, dist, config_path = depth_build
-    inputs = _inputs(config_path)
     family = get_family("depth")
-    from mobilekit.core.config import load_config
-
     config, _ = load_config(config_path)
-    model = family.build_model(config)
-    specs = {m.name: m for m in family.modules(config, model)}
-
-    tflite = dist / "portrait-depth-tiny-0.1.0-android" / "models" / "portrait-depth-tiny.tflite"
-    litert = RUNNERS.get("litert")
-    features = litert.run(tflite, inputs, specs["extractor"].io, function="extractor")
-    end_to_end = litert.run(tflite, inputs, specs["main"].io)
-    for head in ("depth", "portrait"):
-        feeds = {t.name: features[t.name] for t in specs[head].io.inputs}
-        out = litert.run(tflite, feeds, specs[head].io, function=head)
-        np.testing.assert_allclose(out[head], end_to_end[head], atol=1e-4, err_msg=f"LiteRT {head} head on cached features")
-
-    package = dist / "portrait-depth-tiny-0.1.0-ios" / "models" / "portrait-depth-tiny.mlpackage"
-    mil = RUNNERS.get("mil-executor")
-    features = mil.run(package, inputs, specs["extractor"].io, function="extractor")
-    end_to_end = mil.run(package, inputs, specs["main"].io, function="main")
-    for head in ("depth", "portrait"):
-        feeds = {t.name: features[t.name] for t in specs[head].io.inputs}
-        out = mil.run(package, feeds, specs[head].io, function=head)
-        np.testing.assert_allclose(out[head], end_to_end[head], atol=1e-4, err_msg=f"MIL executor {head} function on cached features")
+    specs = {m.name: m for m in family.modules(config, family.build_model(config))}
+    assert_heads_on_cached_features_match(
+        dist / "portrait-depth-tiny-0.1.0-android" / "models" / "portrait-depth-tiny.tflite",
+        dist / "portrait-depth-tiny-0.1.0-ios" / "models" / "portrait-depth-tiny.mlpackage",
+        specs, _inputs(config_path), "extractor", ("depth", "portrait"))
 
 
 def _grace_hopper() -> Path:

@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mobilekit.core.tf import tf_and_keras
+from mobilekit.nn.blocks import conv_bn as _conv_bn, depthwise_bn as _depthwise_bn, inverted_residual
+from mobilekit.nn.subgraph import head_model
 
 if TYPE_CHECKING:
     from mobilekit.families.depth.config import DepthPreset
@@ -27,31 +29,6 @@ tf, keras = tf_and_keras()
 layers = keras.layers
 
 FEATURES = ("feat2", "feat4", "feat8", "feat16", "feat32")  # extractor outputs at 1/2 .. 1/32 resolution
-
-
-def _conv_bn(x, filters: int, kernel: int, name: str, stride: int = 1, act: bool = True):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.ReLU(6.0, name=f"{name}_relu")(x) if act else x
-
-
-def _depthwise_bn(x, kernel: int, name: str, stride: int = 1):
-    x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.ReLU(6.0, name=f"{name}_relu")(x)
-
-
-def inverted_residual(x, expansion: int, filters: int, stride: int, name: str):
-    """Expand (1×1) → depthwise 3×3 → linear projection (1×1), residual when shapes match."""
-    inputs = x
-    channels = int(x.shape[-1])
-    if expansion != 1:
-        x = _conv_bn(x, channels * expansion, 1, f"{name}_expand")
-    x = _depthwise_bn(x, 3, f"{name}_dw", stride)
-    x = _conv_bn(x, filters, 1, f"{name}_project", act=False)
-    if stride == 1 and channels == filters:
-        x = layers.Add(name=f"{name}_add")([inputs, x])
-    return x
 
 
 def build_extractor(image, preset: "DepthPreset") -> dict:
@@ -119,40 +96,4 @@ def split_modules(model):
     """(extractor, depth head, portrait head) as separate models sharing the trained layers: the
     extractor maps image -> features; each head maps the features it uses -> its output."""
     extractor = keras.Model(model.input, {name: model.get_layer(name).output for name in FEATURES}, name="extractor")
-    return extractor, _head(model, "depth"), _head(model, "portrait")
-
-
-def _head(model, output: str):
-    """Rebuild a head's graph on fresh feature inputs, reusing the trained layers (weights shared)."""
-    fresh = {name: keras.Input(tuple(model.get_layer(name).output.shape[1:]), name=name) for name in FEATURES}
-    cache: dict[int, object] = {id(model.get_layer(name).output): fresh[name] for name in FEATURES}
-
-    def value(tensor):
-        key = id(tensor)
-        if key not in cache:
-            layer, node_index, _ = tensor._keras_history
-            node = layer._inbound_nodes[node_index]
-            args = node.input_tensors if isinstance(node.input_tensors, list) else [node.input_tensors]
-            inputs = [value(t) for t in args]
-            cache[key] = layer(inputs if len(inputs) > 1 else inputs[0])
-        return cache[key]
-
-    out = value(model.get_layer(output).output)
-    used = [name for name in FEATURES if _depends_on(model.get_layer(output).output, model.get_layer(name).output)]
-    return keras.Model({name: fresh[name] for name in used}, {output: out}, name=f"{output}_head")
-
-
-def _depends_on(tensor, source) -> bool:
-    seen, stack = set(), [tensor]
-    while stack:
-        t = stack.pop()
-        if t is source:
-            return True
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        layer, node_index, _ = t._keras_history
-        node = layer._inbound_nodes[node_index]
-        args = node.input_tensors if isinstance(node.input_tensors, list) else [node.input_tensors]
-        stack.extend(a for a in args if hasattr(a, "_keras_history"))
-    return False
+    return extractor, head_model(model, FEATURES, ["depth"], "depth_head"), head_model(model, FEATURES, ["portrait"], "portrait_head")

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping, Seq
 import numpy as np
 
 from mobilekit.core.tables import package_yaml
-from mobilekit.core.family import EpochHook, Example, MetricSpec, ModelFamily, Split, TaskMetric, split_size
+from mobilekit.core.family import MAIN_MODULE, EpochHook, Example, MetricSpec, Module, ModelFamily, Split, TaskMetric, split_size
 from mobilekit.core.tensors import ModelIO, TensorInfo
 from mobilekit.families.segmentation.clicks import (CLICK_TRUNCATE, Click, ClickSampling, encoded_clicks, next_click,
                                                     simulate_corrective_clicks, simulate_training_clicks)
-from mobilekit.families.segmentation.config import SegmentationOptions, SegmentationPreset
+from mobilekit.families.segmentation.config import SegmentationOptions, SegmentationPreset, SplitPreset
 from mobilekit.families.segmentation.predict import predict_mask
 from mobilekit.families.segmentation.sources import SOURCES
 
@@ -27,10 +27,22 @@ ITERATIVE_SHARE = 0.3  # share of training samples that get a model-placed corre
 ITERATIVE_FROM_EPOCH = 2
 ITERATIVE_MAX_CLICKS = 12
 
-PRESETS: dict[str, SegmentationPreset] = {
+PRESETS: dict[str, SegmentationPreset | SplitPreset] = {
     "tiny": SegmentationPreset(stem=8, stages=[(4, 8, 1), (8, 16, 1), (12, 24, 1)], context=24, refine=[16, 12, 8, 8], head=8),  # 48k
     "small": SegmentationPreset(stem=24, stages=[(16, 48, 2), (24, 96, 2), (40, 128, 2)], context=128, refine=[48, 32, 24, 16], head=16),  # 0.86M
     "base": SegmentationPreset(stem=48, stages=[(32, 128, 2), (48, 192, 3), (96, 320, 3)], context=256, refine=[128, 96, 48, 32], head=32),  # 5.3M
+    # image encoder once per photo + click decoder per tap (network_split.py)
+    "split-tiny": SplitPreset(stem=8, stages=[(1, 8, 1, 1), (2, 12, 1, 2), (2, 16, 1, 2), (2, 24, 1, 2)], embed=8, decoder=[16, 12, 8]),
+    "split-small": SplitPreset(stem=32, stages=[(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1)],
+                               embed=32, decoder=[64, 32, 24, 16]),
+    # the same encoder as Keras' MobileNetV2 (width 1.0) layers: `segmentation.pretrained` weights load into it
+    "split-mnv2": SplitPreset(backbone="mobilenet_v2", alpha=1.0, embed=32, decoder=[64, 32, 24, 16]),
+}
+SPLIT_MODULES = ("encoder", "decoder", MAIN_MODULE)
+ENCODER_OUTPUT_DESCRIPTIONS = {
+    "enc2": "image features at 1/2 resolution", "enc4": "image features at 1/4 resolution", "enc8": "image features at 1/8 resolution",
+    "enc16": "image features at 1/16 resolution (with dilated context)",
+    "embed8": "unit-norm embedding at 1/8 resolution (click similarity)", "embed16": "unit-norm embedding at 1/16 resolution (click similarity)",
 }
 
 
@@ -39,6 +51,34 @@ def mask_iou(reference: np.ndarray, candidate: np.ndarray) -> float:
     from mobilekit.families.segmentation.metrics import iou
 
     return float(np.mean([iou(c, r) for r, c in zip(reference[..., 0] > 0.5, candidate[..., 0] > 0.5)]))
+
+
+def pretrained_weights(config: "BuildConfig") -> str:
+    """`segmentation.pretrained.weights` as Keras takes it: "imagenet" or the file's path."""
+    weights = config.options.pretrained.weights
+    return weights if weights == "imagenet" else str(Path(weights).expanduser())
+
+
+def check_pretrained(config: "BuildConfig", preset: Any) -> None:
+    """`segmentation.pretrained` fits the preset, and a weights file exists and matches its sha256."""
+    pretrained = config.options.pretrained
+    if pretrained is None:
+        return
+    if getattr(preset, "backbone", None) != "mobilenet_v2":
+        raise ValueError(f"segmentation.pretrained: preset '{config.preset}' has no MobileNetV2 encoder; "
+                         f"use a split preset with backbone mobilenet_v2 ({', '.join(n for n, p in PRESETS.items() if getattr(p, 'backbone', '') == 'mobilenet_v2')})")
+    if pretrained.weights == "imagenet":
+        return
+    import hashlib
+
+    path = Path(pretrained_weights(config))
+    if not path.is_file():
+        raise ValueError(f"segmentation.pretrained.weights: {path} is not a file (accepted: 'imagenet' or a MobileNetV2 .h5 weights file)")
+    if pretrained.sha256 is None:
+        raise ValueError("segmentation.pretrained.sha256: required with a weights file (it pins the weights the training cache follows)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != pretrained.sha256:
+        raise ValueError(f"segmentation.pretrained.sha256: {path} has sha256 {digest}, not the {pretrained.sha256} the config pins")
 
 
 def _pick_strategy(rng: np.random.Generator) -> str:
@@ -85,6 +125,7 @@ class SegmentationFamily(ModelFamily):
         h, w = config.data.image_size
         if h % NETWORK_STRIDE or w % NETWORK_STRIDE:
             raise ValueError(f"data.image_size: {h}x{w} is not a multiple of {NETWORK_STRIDE} (the network's stride)")
+        check_pretrained(config, self.presets[config.preset])
         source = config.data.source
         if source in ("coco", "folders") and getattr(config.options, source) is None:
             raise ValueError(f"data.source: source '{source}' needs a 'segmentation.{source}:' section")
@@ -103,11 +144,39 @@ class SegmentationFamily(ModelFamily):
                                 normalization={"range": [0.0, 1.0], "threshold": 0.5}, value_range=(0.0, 1.0), labels=("object",)),),
         )
 
+    def module_names_for(self, config: "BuildConfig") -> tuple[str, ...]:
+        return SPLIT_MODULES if self.presets[config.preset].architecture == "split" else (MAIN_MODULE,)
+
     def build_model(self, config: "BuildConfig"):
+        h, w = config.data.image_size
+        preset = self.presets[config.preset]
+        if preset.architecture == "split":
+            from mobilekit.families.segmentation.network_split import build_split_net, load_pretrained_backbone
+
+            model = build_split_net(h, w, preset)
+            if config.options.pretrained is not None:
+                load_pretrained_backbone(model, preset, pretrained_weights(config))
+            return model
         from mobilekit.families.segmentation.network import build_segmentation_net
 
-        h, w = config.data.image_size
-        return build_segmentation_net(h, w, self.presets[config.preset])
+        return build_segmentation_net(h, w, preset)
+
+    def modules(self, config: "BuildConfig", model) -> tuple[Module, ...]:
+        """Fusion presets: the model alone. Split presets: `encoder` (image -> features, once per
+        photo), `decoder` (features + clicks -> mask, per tap) and `main` (end to end)."""
+        main = self.io(config)
+        if self.presets[config.preset].architecture != "split":
+            return (Module(MAIN_MODULE, model, main),)
+        from mobilekit.families.segmentation.network_split import split_modules
+        from mobilekit.nn.keras_io import keras_input_names, keras_output_names
+
+        encoder, decoder = split_modules(model)
+        features = {name: TensorInfo(name, (1, *(int(d) for d in encoder.output[name].shape[1:])), ENCODER_OUTPUT_DESCRIPTIONS[name])
+                    for name in keras_output_names(encoder)}
+        return (Module("encoder", encoder, ModelIO(main.inputs[:1], tuple(features.values()))),
+                Module("decoder", decoder, ModelIO(tuple(features[n] if n in features else main.inputs[1] for n in keras_input_names(decoder)),
+                                                   main.outputs), ("encoder",)),
+                Module(MAIN_MODULE, model, main))
 
     def iter_examples(self, config: "BuildConfig", split: Literal["train", "val", "parity"]) -> Iterator[Example]:
         """Image, click maps and target mask per sample; `extra/clicks` holds the clicks as (y, x, positive) rows."""
@@ -163,10 +232,10 @@ class SegmentationFamily(ModelFamily):
         return {"iou": float(np.mean(ious)), "boundary_f": float(np.mean(fscores)), **summarize_noc(nocs)}
 
     def predict(self, load_predictor: Callable[[], Any], *, image: Path, clicks: list[str], out: Path,
-                soft: bool = False) -> dict[str, Any]:
+                soft: bool = False, upsample: str = "guided") -> dict[str, Any]:
         from mobilekit.families.segmentation.predict import predict_segmentation
 
-        return predict_segmentation(load_predictor, image, clicks, out, soft=soft)
+        return predict_segmentation(load_predictor, image, clicks, out, soft=soft, upsample=upsample)
 
     def score_outputs(self, outputs: Mapping[str, np.ndarray], split: Split) -> dict[str, float]:
         """IoU and boundary F of thresholded masks; on the val split (first click) the IoU equals

@@ -53,7 +53,7 @@ def refine(top, skip, channels: int, name: str, clicks=None):
     return layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up")(merged)
 
 
-def click_pyramid(clicks, scales: tuple[int, ...]) -> dict[int, Any]:
+def click_pyramid(clicks, scales: tuple[int, ...], prefix: str = "clicks") -> dict[int, Any]:
     """The click maps averaged over s×s blocks (1/s resolution), keyed by scale s.
 
     A frozen depthwise convolution with weights 1/s² and stride s, not AveragePooling2D: the two
@@ -62,7 +62,7 @@ def click_pyramid(clicks, scales: tuple[int, ...]) -> dict[int, Any]:
     fixed, so an AveragePooling2D on it fails int8 conversion; a convolution gets its own scale."""
     pyramid = {}
     for s in scales:
-        pool = layers.DepthwiseConv2D(s, strides=s, use_bias=False, trainable=False, name=f"clicks_{s}",
+        pool = layers.DepthwiseConv2D(s, strides=s, use_bias=False, trainable=False, name=f"{prefix}_{s}",
                                       depthwise_initializer=keras.initializers.Constant(1.0 / (s * s)))
         pyramid[s] = pool(clicks)
     return pyramid

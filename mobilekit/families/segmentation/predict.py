@@ -45,12 +45,27 @@ def parse_click(text: str, width: int, height: int) -> Click:
     return Click(y=y, x=x, positive=match.group(3) != "-")
 
 
-def select_object(predictor, image: np.ndarray, clicks: list[Click]) -> np.ndarray:
-    """Probability mask at the photo's resolution: the photo (uint8 RGB, or float RGB in [0, 1]
-    for 16-bit photos) is resized to the model's input, clicks are scaled with it, the mask is
-    resized back (bilinear)."""
+def bilinear_upsample(prob: np.ndarray, photo: np.ndarray) -> np.ndarray:
     from PIL import Image
 
+    return np.asarray(Image.fromarray(np.ascontiguousarray(prob)).resize(photo.shape[1::-1], Image.BILINEAR), np.float32)
+
+
+def _guided(prob: np.ndarray, photo: np.ndarray) -> np.ndarray:
+    from mobilekit.families.segmentation.upsample import guided_upsample
+
+    return guided_upsample(prob, photo)
+
+
+# how the mask returns from the model's input size to the photo's: `--upsample`
+UPSAMPLERS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {"guided": _guided, "bilinear": bilinear_upsample}
+DEFAULT_UPSAMPLE = "guided"
+
+
+def select_object(predictor, image: np.ndarray, clicks: list[Click], upsample: str = DEFAULT_UPSAMPLE) -> np.ndarray:
+    """Probability mask at the photo's resolution: the photo (uint8 RGB, or float RGB in [0, 1]
+    for 16-bit photos) is resized to the model's input, clicks are scaled with it, and the mask is
+    brought back by `UPSAMPLERS[upsample]` (default: a guided filter on the photo, edge-aware)."""
     height, width = image.shape[:2]
     small = resize_rgb(image, predictor.width, predictor.height)
     sy, sx = predictor.height / height, predictor.width / width
@@ -59,7 +74,7 @@ def select_object(predictor, image: np.ndarray, clicks: list[Click]) -> np.ndarr
     if not np.isfinite(prob).all():
         raise InputError(f"the model produced non-finite values (NaN/Inf) in its mask on this photo (runner "
                          f"{getattr(predictor, 'runner', '?')}); nothing was written")
-    return np.asarray(Image.fromarray(np.ascontiguousarray(prob)).resize((width, height), Image.BILINEAR), np.float32)
+    return UPSAMPLERS[upsample](prob, image)
 
 
 def overlay(image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> np.ndarray:
@@ -87,7 +102,7 @@ def output_paths(out: Path) -> tuple[Path, Path]:
 
 
 def predict_segmentation(load_predictor, image_path: Path, click_texts: list[str], out: Path, *,
-                         soft: bool = False) -> dict:
+                         soft: bool = False, upsample: str = DEFAULT_UPSAMPLE) -> dict:
     """Write `out` (mask PNG: 0/255, or 16-bit probabilities with `soft`) and
     `<out stem>.overlay.png`; return a summary. The output paths, the photo and the clicks are
     checked before `load_predictor()` loads the model (it returns an object with `.height`,
@@ -98,12 +113,14 @@ def predict_segmentation(load_predictor, image_path: Path, click_texts: list[str
                   OUT_SUFFIXES, "a lossless PNG mask")
     if not click_texts:
         raise InputError("at least one --click is needed (x,y[,+|-])")
+    if upsample not in UPSAMPLERS:
+        raise InputError(f"--upsample: {_shown(upsample)} is not one of {', '.join(UPSAMPLERS)}")
     photo = load_photo(image_path, "--image")
     clicks = [parse_click(t, photo.width, photo.height) for t in click_texts]
     predictor = load_predictor()
-    prob = select_object(predictor, photo.pixels, clicks)
+    prob = select_object(predictor, photo.pixels, clicks, upsample)
     write_png(mask_path, mask_pixels(prob, soft))
     write_png(overlay_path, overlay(photo.as_uint8(), prob, clicks))
     return {"mask": str(mask_path), "overlay": str(overlay_path), "runner": predictor.runner,
-            "selected_fraction": float((prob > 0.5).mean()), "clicks": len(clicks), "soft": soft,
+            "selected_fraction": float((prob > 0.5).mean()), "clicks": len(clicks), "soft": soft, "upsample": upsample,
             "image_size": [photo.width, photo.height], "exif_orientation": photo.orientation}

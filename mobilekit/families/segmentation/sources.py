@@ -1,4 +1,5 @@
-"""The segmentation family's data sources: synthetic scenes, COCO instances, image/mask folders."""
+"""The segmentation family's data sources: synthetic scenes, COCO instances, image/mask folders,
+copy-paste composites on real photos."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -42,3 +43,25 @@ def _folders(config: "BuildConfig", split: str, rng: np.random.Generator) -> Ite
     from mobilekit.families.segmentation.folders import load_folder_samples
 
     return held_out(list(load_folder_samples(config.options.folders.root)), split, rng)
+
+
+def _composites_options(config: "BuildConfig"):
+    from mobilekit.families.segmentation.config import CompositesSource
+
+    return config.options.composites or CompositesSource()
+
+
+def _composites_fingerprint(config: "BuildConfig") -> str:
+    from mobilekit.data.sample_photos import PHOTOS, sample_photo_path
+
+    options = _composites_options(config)
+    return folder_fingerprint(options.objects, options.backgrounds, *(sample_photo_path(name) for name in PHOTOS))
+
+
+@SOURCES.register("composites")
+@source_handler(version=1, options=("segmentation.composites",), fingerprint=_composites_fingerprint)
+def _composites(config: "BuildConfig", split: str, rng: np.random.Generator) -> Iterator[SegSample]:
+    from mobilekit.families.segmentation.composites import composite_samples
+
+    options = _composites_options(config)
+    return composite_samples(options.objects, options.backgrounds, split, rng, tuple(config.data.image_size), options.max_objects)

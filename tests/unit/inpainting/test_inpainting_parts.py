@@ -142,13 +142,13 @@ def test_photo_sources_split_by_file_and_crop_to_the_model_size(tmp_path):
     from mobilekit.core.config import load_config
     from mobilekit.data.sample_photos import HELD_OUT, TRAINING
     from mobilekit.families.inpainting.family import INPAINTING
-    from mobilekit.families.inpainting.photos import list_photos, split_photos
+    from mobilekit.data.photo_crops import list_photos, split_by_file
 
     rng = np.random.default_rng(5)
     for i in range(12):
         Image.fromarray(rng.integers(0, 256, (50 + i, 70, 3), dtype=np.uint8)).save(tmp_path / f"p{i:02d}.png")
-    photos = list_photos(tmp_path)
-    splits = {s: set(split_photos(photos, s)) for s in ("train", "val", "parity")}
+    photos = list_photos(tmp_path, "inpainting.folders.root")
+    splits = {s: set(split_by_file(photos, s)) for s in ("train", "val", "parity")}
     assert len(splits["train"]) == 10 and not splits["train"] & (splits["val"] | splits["parity"])
     config, _ = load_config("configs/inpainting-tiny.yaml")
     data = config.model_dump()
