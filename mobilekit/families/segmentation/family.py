@@ -34,9 +34,9 @@ PRESETS: dict[str, SegmentationPreset | SplitPreset] = {
     # image encoder once per photo + click decoder per tap (network_split.py)
     "split-tiny": SplitPreset(stem=8, stages=[(1, 8, 1, 1), (2, 12, 1, 2), (2, 16, 1, 2), (2, 24, 1, 2)], embed=8, decoder=[16, 12, 8]),
     "split-small": SplitPreset(stem=32, stages=[(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1)],
-                               embed=32, decoder=[64, 32, 24, 16]),
+                               embed=32, decoder=[96, 48, 32]),
     # the same encoder as Keras' MobileNetV2 (width 1.0) layers: `segmentation.pretrained` weights load into it
-    "split-mnv2": SplitPreset(backbone="mobilenet_v2", alpha=1.0, embed=32, decoder=[64, 32, 24, 16]),
+    "split-mnv2": SplitPreset(backbone="mobilenet_v2", alpha=1.0, embed=32, decoder=[96, 48, 32]),
 }
 SPLIT_MODULES = ("encoder", "decoder", MAIN_MODULE)
 ENCODER_OUTPUT_DESCRIPTIONS = {

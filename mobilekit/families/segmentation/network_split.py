@@ -2,16 +2,17 @@
 decoder run per tap, as MediaPipe's interactive segmenter v2 and SAM split them.
 
 - Encoder: MobileNetV2 inverted residuals to 1/16 (output stride 16; our blocks, or Keras'
-  MobileNetV2 layers so that ImageNet or locally saved weights initialize it), a dilated context block,
-  and unit-norm embeddings at 1/8 and 1/16 for click similarity. It never sees a click, so an app
-  runs it once per photo and keeps its outputs.
+  MobileNetV2 layers so that ImageNet or locally saved weights initialize it), a dilated context
+  block, the image half of every decoder level's first layer (a linear 1×1 projection), and
+  unit-norm embeddings at 1/8 and 1/16 for click similarity. It never sees a click, so an app runs
+  it once per photo and keeps its outputs.
 - Decoder: per tap, the clicks' prototypes (mean embedding inside a disk around the positive and
   the negative clicks) are compared with every position's embedding; the similarity maps, the
   click distance maps (average-pooled) and the encoder features are fused at 1/16, refined with the
-  features at 1/8, 1/4 (and 1/2) (SharpMask-style), and the logits at the finest level are
-  upsampled bilinearly, plus the click prior of the fusion design at full resolution.
+  features at 1/8, 1/4 (and 1/2) (SharpMask-style), plus the click prior of the fusion design,
+  and the logits at the finest level are upsampled bilinearly.
 
-Every per-tap op but the click prior and the final upsampling runs at the finest decoder level or
+Every per-tap op but the final upsampling and sigmoid runs at the finest decoder level or
 coarser: the click maps are averaged to that level once and then pooled ×2 per level. The
 prototype needs no division: the disk has a fixed radius, so its mass is constant (πr²/3 away
 from the borders) and the average pooling's sum is rescaled by a constant. With no click of a
@@ -91,7 +92,9 @@ def build_encoder(image, preset: "SplitPreset") -> dict:
         raise ValueError(f"a split preset's stages must reach strides 4, 8 and 16 (and no further); got {sorted(by_stride)}")
     context = separable_bn(by_stride[16], int(by_stride[16].shape[-1]), "enc_context", dilation=2)
     by_stride[16] = layers.Add(name="enc_context_add")([by_stride[16], context])
-    out = {f"enc{s}": by_stride[s] for s in LEVELS[:len(preset.decoder)]}
+    # the image half of each decoder level's first (linear) layer, computed here once per photo
+    out = {f"enc{s}": layers.Conv2D(width, 1, use_bias=False, name=f"enc{s}_proj")(by_stride[s])
+           for s, width in zip(LEVELS, preset.decoder)}
     for s in EMBED_SCALES:
         embed = layers.Conv2D(preset.embed, 1, name=f"embed{s}_proj")(by_stride[s])
         out[f"embed{s}"] = layers.UnitNormalization(name=f"embed{s}_norm")(embed)
@@ -139,8 +142,23 @@ def click_similarity(embed, pooled, disk_mass: float, scale: int, name: str):
     return layers.Concatenate(name=name)(maps)
 
 
+def _merge(parts: list, name: str):
+    """Sum of linear projections → BatchNorm → ReLU6: a 1×1 convolution over their concatenation,
+    split so that each part is projected where it is cheapest (the image part in the encoder)."""
+    x = layers.Add(name=f"{name}_sum")(parts) if len(parts) > 1 else parts[0]
+    return layers.ReLU(6.0, name=f"{name}_relu")(layers.BatchNormalization(name=f"{name}_bn")(x))
+
+
+def _project(x, filters: int, name: str):
+    return layers.Conv2D(filters, 1, use_bias=False, name=name)(x)
+
+
 def build_decoder(features: dict, clicks, height: int, width: int, preset: "SplitPreset"):
-    """Mask probability (N, H, W, 1) from the encoder outputs and the click maps."""
+    """Mask probability (N, H, W, 1) from the encoder outputs and the click maps.
+
+    Per level: the coarser level's features are projected *before* their ×2 bilinear upsampling
+    (a 1×1 convolution commutes with it), summed with the encoder's projection and the clicks'
+    (`_merge`), then one separable 3×3 fuses them, so the costly fine levels run few channels."""
     levels = LEVELS[:len(preset.decoder)]
     pyramid = pooled_pyramid(clicks, levels[-1], "clicks")
     disks, mass = prototype_disks(pyramid[4], height, width)
@@ -149,21 +167,22 @@ def build_decoder(features: dict, clicks, height: int, width: int, preset: "Spli
         disk_pyramid[s] = click_pyramid(disk_pyramid[s // 2], (2,), prefix=f"disks_{s}_from{s // 2}")[2]
     sims = {s: click_similarity(features[f"embed{s}"], disk_pyramid[s], mass, s, f"sim{s}") for s in EMBED_SCALES}
 
-    x = layers.Concatenate(name="dec16_in")([features["enc16"], pyramid[16], sims[16]])
-    x = conv_bn(x, preset.decoder[0], 1, "dec16_reduce")
+    def click_part(s: int, filters: int):
+        extra = [pyramid[s], sims[s]] if s in sims else [pyramid[s]]
+        return _project(layers.Concatenate(name=f"dec{s}_clicks_in")(extra) if len(extra) > 1 else extra[0], filters, f"dec{s}_clicks")
+
+    x = _merge([features["enc16"], click_part(16, preset.decoder[0])], "dec16_reduce")
     x = separable_bn(x, preset.decoder[0], "dec16_ctx1", dilation=2)
     x = separable_bn(x, preset.decoder[0], "dec16_ctx2", dilation=4)
     for s, width_s in zip(levels[1:], preset.decoder[1:]):
-        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{s * 2}_up")(x)
-        extra = [pyramid[s], sims[s]] if s in sims else [pyramid[s]]
-        skip = conv_bn(layers.Concatenate(name=f"dec{s}_skip_in")([features[f"enc{s}"], *extra]), width_s, 1, f"dec{s}_skip")
-        x = conv_bn(x, width_s, 1, f"dec{s}_top")
-        x = separable_bn(layers.Concatenate(name=f"dec{s}_merge")([x, skip]), width_s, f"dec{s}_fuse")
+        top = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{s * 2}_up")(_project(x, width_s, f"dec{s}_top"))
+        x = _merge([top, features[f"enc{s}"], click_part(s, width_s)], f"dec{s}_merge")
+        x = separable_bn(x, width_s, f"dec{s}_fuse")
     logit = layers.Conv2D(1, 1, name="dec_logit")(x)
-    logit = layers.UpSampling2D(levels[-1], interpolation="bilinear", name="dec_logit_up")(logit)
-    if CLICK_PRIOR:
-        prior = click_prior_logit(clicks, CLICK_PRIOR["radius"] * min(height, width), CLICK_PRIOR["weight"])
+    if CLICK_PRIOR:  # at the finest level, from its pooled click maps (mean distances, still in input pixels)
+        prior = click_prior_logit(pyramid[levels[-1]], CLICK_PRIOR["radius"] * min(height, width), CLICK_PRIOR["weight"])
         logit = layers.Add(name="logit_clicks")([logit, prior])
+    logit = layers.UpSampling2D(levels[-1], interpolation="bilinear", name="dec_logit_up")(logit)
     return layers.Activation("sigmoid", name="mask")(logit)
 
 
