@@ -28,8 +28,8 @@ class InpaintingOptions(FamilyOptions):
     hole_weight: Annotated[float, Field(ge=0, le=100)] = 6.0  # L1 inside the hole
     valid_weight: Annotated[float, Field(ge=0, le=100)] = 1.0  # L1 outside it (the raw prediction, before compositing)
     tv_weight: Annotated[float, Field(ge=0, le=10)] = 0.05  # total variation of the completed image
-    adversarial_weight: Annotated[float, Field(ge=0, le=10)] = 0.005  # GAN, global + local discriminators
-    feature_matching_weight: Annotated[float, Field(ge=0, le=100)] = 0.2  # L1 between discriminator features of real and completed
+    adversarial_weight: Annotated[float, Field(ge=0, le=10)] = 0.002  # GAN, global + local discriminators
+    feature_matching_weight: Annotated[float, Field(ge=0, le=100)] = 0.05  # L1 between discriminator features of real and completed
     discriminator_learning_rate: Annotated[float, Field(gt=0, le=1)] = 4e-4
     masks: MaskOptions = MaskOptions()
     folders: ImageFolderSource | None = None  # settings of `data.source: folders`
@@ -43,3 +43,4 @@ class InpaintingPreset(Strict):
     widths: list[int]
     dilations: list[int] = []
     discriminator: list[int] = [16, 32, 64]  # global and local discriminators (training only)
+    fill_relax: Annotated[int, Field(ge=0, le=200)] = 40  # Jacobi sweeps after the pull-push starting fill

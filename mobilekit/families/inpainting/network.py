@@ -41,14 +41,15 @@ def _column(keras, x, kernel: int, widths: list[int], dilations: list[int]):
     return conv(keras.layers.UpSampling2D(2, interpolation="nearest", name=f"col{kernel}_up2")(h), full, "dec2")
 
 
-def coarse_fill(keras, masked, valid):
-    """The pull-push fill of the hole from the known pixels (`mobilekit.nn.layers.PushPullFill`)."""
+def coarse_fill(keras, masked, valid, relax: int):
+    """The pull-push fill of the hole from the known pixels, relaxed by `relax` Jacobi sweeps
+    towards the harmonic fill (`mobilekit.nn.layers.PushPullFill`)."""
     import math
 
     from mobilekit.nn.layers import PushPullFill
 
     levels = int(math.log2(min(int(masked.shape[1]), int(masked.shape[2]))))
-    return PushPullFill(levels, name="coarse_fill")([masked, valid])
+    return PushPullFill(levels, relax, name="coarse_fill")([masked, valid])
 
 
 def _residual_output(keras, h, coarse):
@@ -60,7 +61,7 @@ def _residual_output(keras, h, coarse):
 def build_multicolumn(keras, image, mask, preset: InpaintingPreset):
     keep = keras.layers.Rescaling(-1.0, offset=1.0, name="keep")(mask)
     masked = keras.layers.Multiply(name="masked_image")([image, keep])
-    coarse = coarse_fill(keras, masked, keep)
+    coarse = coarse_fill(keras, masked, keep, preset.fill_relax)
     x = keras.layers.Concatenate(name="masked_input")([masked, mask, coarse])
     columns = [_column(keras, x, k, preset.widths, preset.dilations) for k in COLUMN_KERNELS]
     h = keras.layers.Concatenate(name="columns")(columns)
@@ -76,7 +77,7 @@ def build_pconv_unet(keras, image, mask, preset: InpaintingPreset):
 
     valid = keras.layers.Rescaling(-1.0, offset=1.0, name="keep")(mask)
     masked = keras.layers.Multiply(name="masked_image")([image, valid])  # the hole's content never reaches a skip
-    coarse = coarse_fill(keras, masked, valid)
+    coarse = coarse_fill(keras, masked, valid, preset.fill_relax)
     skips = [(keras.layers.Concatenate(name="skip0_fill")([masked, coarse]), valid)]  # the last decoder layer sees the fill
     x, m = masked, valid
     for i, width in enumerate(preset.widths):
