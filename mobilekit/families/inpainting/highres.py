@@ -7,7 +7,8 @@
   edges), inpainted at crop size (memory grows with the mask).
 * ``resize``: IOPaint's resize: longest side down to 1280 px, one inpaint, bicubic back up.
 * ``shrink``: per mask region, a context box fitted into `model_size`, filled from the boundary
-  inwards (the hole eroded in ~6 steps, each step keeping the ring it fills).
+  inwards (the hole eroded in ~6 steps, each step keeping the ring it fills, feathered into
+  the previous step's fill so the rings leave no seams).
 * ``two-step``: per region, a plain inpaint at model size, then at twice that size the upscaled
   result stitched into the sharper downscaled original and the mask's margin (and small regions)
   re-inpainted; ``both``: two-step whose first step shrinks the mask.
@@ -41,6 +42,7 @@ STRATEGIES: Registry[Strategy] = Registry("high-resolution strategy")
 CROP_MARGIN_PX = 128
 RESIZE_LIMIT_PX = 1280
 SHRINK_TARGET_STEPS = 6
+SHRINK_FEATHER = 2  # rings over which a shrink step's fill blends into the previous step's
 TWO_STEP_ERODE_PX = 6  # at the 2x resolution: regions up to 13 px thick there are redone entirely
 
 
@@ -179,16 +181,25 @@ def strategy_crop(image: np.ndarray, mask: np.ndarray, inpaint: InpaintFn, model
 # --------------------------------------------------------------------------- per-region strategies
 def shrink_fill(image: np.ndarray, hole: np.ndarray, inpaint: InpaintFn) -> np.ndarray:
     """Fill `hole` from its boundary inwards: each step inpaints the remaining hole and keeps only the
-    ring that the next erosion removes (all of it at the last step) -> float32 image."""
+    ring that the next erosion removes (all of it at the last step) -> float32 image.
+
+    Each step's fill is blended into the previous step's over a band `SHRINK_FEATHER` rings wide
+    inside the remaining hole (weight rising from 0 at its boundary), so consecutive rings join
+    without a seam: hard-cut rings left visible terraces in large holes (and cost 0.1-0.4 dB)."""
     if hole.all():
         return _keep(image, _inpaint(inpaint, image, hole), hole)
     depth = int(ndimage.distance_transform_cdt(hole, metric="chessboard").max())  # 3x3 erosions to empty
     radius, _ = margin_steps(depth, SHRINK_TARGET_STEPS)
-    filled, remaining = image, hole
+    filled, remaining, previous = image, hole, None
     while remaining.any():
         smaller = erode_square(remaining, radius)
-        filled = _keep(filled, _inpaint(inpaint, filled, remaining), remaining & ~smaller)
-        remaining = smaller
+        fill = _inpaint(inpaint, filled, remaining)
+        if previous is not None:
+            inside = ndimage.distance_transform_cdt(remaining, metric="chessboard").astype(np.float32)
+            weight = np.clip(inside / np.float32(SHRINK_FEATHER * radius + 1), 0.0, 1.0)[:, :, None]
+            fill = weight * fill + (1.0 - weight) * previous
+        filled = _keep(filled, fill, remaining & ~smaller)
+        previous, remaining = fill, smaller
     return filled
 
 

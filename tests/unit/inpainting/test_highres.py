@@ -196,12 +196,12 @@ def test_whole_photo_strategies_call_once_at_their_size():
         assert inpaint.shapes == [size]
 
 
-def test_shrink_fill_keeps_each_ring_from_the_step_that_filled_it():
+def test_shrink_fill_fills_rings_inwards_and_feathers_them_without_seams():
     hole = _disk((120, 120), 60, 60, 40)
     image = np.full((120, 120, 3), 0.5, np.float32)
     calls: list[np.ndarray] = []
 
-    def numbered(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+    def numbered(img: np.ndarray, m: np.ndarray) -> np.ndarray:  # step k fills with k / 100
         calls.append(m > 0.5)
         return np.full_like(img, len(calls) / 100)
 
@@ -210,8 +210,17 @@ def test_shrink_fill_keeps_each_ring_from_the_step_that_filled_it():
     for k, current in enumerate(calls):
         following = calls[k + 1] if k + 1 < len(calls) else np.zeros_like(hole)
         assert (following <= current).all()
-        assert np.all(filled[current & ~following] == np.float32((k + 1) / 100))
+        ring = filled[current & ~following]
+        if k == 0:  # the outermost ring is the first step's fill
+            assert np.all(ring == np.float32(0.01))
+        else:  # later rings blend their own fill into the earlier steps', never beyond either
+            assert ring.min() >= 0.01 - 1e-6 and ring.max() <= (k + 1) / 100 + 1e-6
     assert np.all(filled[~hole] == 0.5)
+    ray = filled[60, 21:61, 0]  # from the hole's left edge to its centre
+    assert np.all(np.diff(ray) >= -1e-6) and ray[-1] > 0.03  # rises smoothly towards the later steps
+    inside = hole[:, 1:] & hole[:, :-1]
+    jumps = np.abs(np.diff(filled[..., 0], axis=1))[inside]
+    assert jumps.max() < 0.004  # hard-cut rings would jump by a whole step (0.01) at every seam
 
 
 def test_two_step_keeps_step_one_inside_and_redoes_the_margin():
