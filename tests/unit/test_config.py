@@ -27,7 +27,7 @@ def test_embedded_defaults_are_the_repo_defaults():
 
     assert default_config_path().read_bytes() == (REPO / "configs" / "segmentation.yaml").read_bytes()
     config, path = load_config(None)  # single-model commands: the segmentation default
-    assert path == default_config_path() and config.preset == "split-small"
+    assert path == default_config_path() and config.preset == "small"
     # build: the SDK set of the three default models, each the same file as the repo's
     configs, model_set, path = load_build_spec(None)
     assert path == default_config_path(DEFAULT_MODEL_SET) and model_set is not None
