@@ -28,5 +28,7 @@ class DepthPreset(Strict):
 
     stem: int
     stages: list[tuple[int, int, int, int]]
-    depth_decoder: list[int]  # NNConv5 widths at 1/16, 1/8, 1/4, 1/2 (the last also at full resolution)
+    # NNConv5 widths at 1/16, 1/8, 1/4[, 1/2]: four stages end at 1/2 (×2 nearest to full resolution, as
+    # FastDepth), three at 1/4 (×4 bilinear; the head then does no work above 1/4 resolution)
+    depth_decoder: Annotated[list[int], Field(min_length=3, max_length=4)]
     portrait_decoder: list[int]  # widths at 1/8, 1/4 (logits at 1/4, upsampled bilinearly)

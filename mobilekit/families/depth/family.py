@@ -28,7 +28,7 @@ PRESETS: dict[str, DepthPreset] = {
     "tiny": DepthPreset(stem=8, stages=[(1, 8, 1, 2), (2, 12, 1, 2), (2, 16, 1, 2), (2, 24, 1, 2)],
                         depth_decoder=[16, 12, 8, 8], portrait_decoder=[8, 8]),
     "small": DepthPreset(stem=16, stages=[(1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 2, 2), (4, 64, 3, 2), (4, 96, 2, 1), (4, 128, 2, 2)],
-                         depth_decoder=[96, 48, 32, 24], portrait_decoder=[32, 16]),
+                         depth_decoder=[96, 48, 32], portrait_decoder=[32, 16]),
 }
 
 SOURCES: Registry[Callable] = Registry("depth data source")
@@ -113,21 +113,22 @@ class DepthFamily(ModelFamily):
         return build_depth_net(*config.data.image_size, self.presets[config.preset])
 
     def modules(self, config: "BuildConfig", model) -> tuple[Module, ...]:
-        """extractor (image → features at 1/2 .. 1/32), depth and portrait heads (features → output), main."""
+        """extractor (image → the features at 1/2 (or 1/4) .. 1/32 its heads read), depth and portrait
+        heads (features → output), main."""
         from mobilekit.families.depth.network import split_modules
         from mobilekit.nn.keras_io import keras_input_names
 
         h, w = config.data.image_size
         extractor, depth_head, portrait_head = split_modules(model)
         features = {name: TensorInfo(name, tuple(int(d) if d else 1 for d in extractor.output[name].shape), f"extractor features at 1/{s} resolution")
-                    for name, s in FEATURE_STRIDES.items()}
+                    for name, s in FEATURE_STRIDES.items() if name in extractor.output}  # only the features a head reads
         features = {name: TensorInfo(name, (1, *info.shape[1:]), info.description) for name, info in features.items()}
         main = self.io_for_size(h, w)
 
         def head(model_, output: int) -> ModelIO:
             return ModelIO(tuple(features[n] for n in keras_input_names(model_)), (main.outputs[output],))
 
-        return (Module("extractor", extractor, ModelIO(main.inputs, tuple(features[n] for n in FEATURE_STRIDES))),
+        return (Module("extractor", extractor, ModelIO(main.inputs, tuple(features.values()))),
                 Module("depth", depth_head, head(depth_head, 0), ("extractor",)),
                 Module("portrait", portrait_head, head(portrait_head, 1), ("extractor",)),
                 Module(MAIN_MODULE, model, main))
