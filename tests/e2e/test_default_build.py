@@ -14,7 +14,7 @@ from conftest import last_json, run_cli
 @pytest.mark.slow
 def test_build_ios_on_embedded_default_config(tmp_path):
     reuse = {"MOBILEKIT_NO_BUILD_CACHE": "0"}  # the suite turns build reuse off; the main job has it on
-    # Cold, this is the longest test: 7m54s alone on 2026-12-07 but 19m46s on a slower 2-core machine
+    # Cold, this is the longest test: 6m41s alone on 2026-12-07 but 19m46s on a slower 2-core machine
     # on 2026-12-04 (CI's slow run also shares the cores with a second worker), so it gets 45 minutes
     # before it counts as hung.
     proc = run_cli("build", "ios", "--json", cwd=tmp_path, timeout=2700, env=reuse)
