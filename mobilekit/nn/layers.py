@@ -244,7 +244,7 @@ class PushPullFill(keras.layers.Layer):
             up = tf.image.resize(fill, (int(num.shape[1]), int(num.shape[2])), method="bilinear")
             fill = weight * mean + (1.0 - weight) * up
         if self.relax:
-            known, unknown = image * valid, 1.0 - valid
+            known, unknown = pyramid[0][0], 1.0 - valid  # image·valid, the pyramid's base
             for _ in range(self.relax):
                 fill = known + unknown * tf.nn.avg_pool2d(fill, 3, 1, "SAME")
         return fill
