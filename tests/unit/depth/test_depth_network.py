@@ -2,12 +2,15 @@
 that heads run on cached features reproduce the end-to-end model."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 SIZE = 64
 
 
+@functools.cache  # built once per preset: the tests only read and run the models
 def _net(preset_name: str):
     from mobilekit.core.tf import seed_everything
     from mobilekit.families.depth.family import PRESETS
